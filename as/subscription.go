@@ -44,6 +44,10 @@ type Dialog struct {
 type SubscribeResult struct {
 	LocalTag string        // To-tag of the dialog
 	Expires  time.Duration // granted expiry; 0 for a fetch or an unsubscribe
+	// Activate lets the agent send the NOTIFY that follows this SUBSCRIBE (full state, or the
+	// final one for a fetch or an unsubscribe). The adapter calls it once the 200 is on the
+	// wire, so that the 200 precedes the NOTIFY; it is never nil on success and is idempotent.
+	Activate func()
 }
 
 // SubscriptionState is the Subscription-State header value (RFC 6665 §8.2.3).
