@@ -162,6 +162,35 @@ func TestCompose(t *testing.T) {
 	}
 }
 
+// TestComposeREADME is the example of README.md, "Examples".
+func TestComposeREADME(t *testing.T) {
+	hard := mustParse(t, `<presence xmlns="urn:ietf:params:xml:ns:pidf" xmlns:dm="urn:ietf:params:xml:ns:pidf:data-model" entity="sip:alice@example.com">
+<tuple id="h1"><status/></tuple><dm:person id="p0"><dm:note>at work</dm:note></dm:person></presence>`)
+	a := mustParse(t, `<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:alice@example.com">
+<tuple id="a1"><status><basic>open</basic></status></tuple><tuple id="a2"><status/></tuple></presence>`)
+	b := mustParse(t, `<presence xmlns="urn:ietf:params:xml:ns:pidf" xmlns:dm="urn:ietf:params:xml:ns:pidf:data-model"
+ xmlns:rpid="urn:ietf:params:xml:ns:pidf:rpid" entity="sip:alice@example.com">
+<tuple id="a1"><status><basic>closed</basic></status></tuple>
+<dm:person id="p1"><rpid:activities><rpid:on-the-phone/></rpid:activities></dm:person></presence>`)
+	ten := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	elems := Select(hard, []Source{{ID: "B", Doc: b, Published: ten.Add(5 * time.Minute)}, {ID: "A", Doc: a, Published: ten}})
+	var got []string
+	for _, e := range elems {
+		got = append(got, e.ID)
+	}
+	if want := []string{"h1", "a2", "a1", "p1"}; !slices.Equal(got, want) {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	if !strings.Contains(string(elems[2].XML), "closed") {
+		t.Errorf("a1 must come from B: %s", elems[2].XML)
+	}
+	// a policy filter between Select and Render
+	filtered := slices.DeleteFunc(slices.Clone(elems), func(e Element) bool { return e.Kind == KindPerson })
+	if got := summary(t, Render("sip:alice@example.com", filtered)); len(got) != 3 {
+		t.Errorf("filtered: %q", got)
+	}
+}
+
 func TestComposeEmpty(t *testing.T) {
 	tests := []struct{ name, entity, want string }{
 		{"RFC 3863 §4.1.2: neutral document", "sip:alice@example.com",

@@ -156,7 +156,7 @@ func Parse(body []byte) (*Document, error) {
 	if root == nil {
 		return nil, parseErrorf("not well-formed XML: no root element")
 	}
-	p := parser{scope: []binding{{prefix: "xml", uri: nsXML}, {prefix: "", uri: ""}}}
+	p := parser{scope: []binding{{prefix: "xml", uri: nsXML}, {prefix: "", uri: ""}}, size: len(body)}
 	if err := p.check(root, 1); err != nil {
 		return nil, err
 	}
@@ -181,6 +181,7 @@ type parser struct {
 	scope    []binding // innermost last
 	elements int
 	rootEnd  int // len(scope) after the presence element's own declarations
+	size     int // bytes of the body
 }
 
 func (p *parser) lookup(prefix string) (string, bool) {
@@ -314,6 +315,9 @@ func (p *parser) document(root *etree.Element) (*Document, error) {
 	}
 	d := &Document{Entity: entity.Value, Elements: make([]Element, 0, len(root.Child)/2+1)}
 	ids := make(map[string]Kind, 4)
+	var buf bytes.Buffer // one backing array for every element's XML
+	buf.Grow(p.size + p.size/4 + 256)
+	ends := make([]int, 0, len(root.Child)/2+1)
 	for _, c := range root.ChildElements() {
 		el := Element{Space: c.NamespaceURI(), Local: c.Tag}
 		switch {
@@ -347,8 +351,14 @@ func (p *parser) document(root *etree.Element) (*Document, error) {
 			ids[id] = el.Kind
 			el.ID = id
 		}
-		el.XML = serialize(c, rootScope, lang)
+		serialize(&buf, c, rootScope, lang)
+		ends = append(ends, buf.Len())
 		d.Elements = append(d.Elements, el)
+	}
+	all, start := buf.Bytes(), 0
+	for i, end := range ends {
+		d.Elements[i].XML = all[start:end:end]
+		start = end
 	}
 	return d, nil
 }
@@ -446,7 +456,7 @@ var writeSettings = etree.WriteSettings{CanonicalText: true, CanonicalAttrVal: t
 // element: every bound prefix it uses (in names, or as "prefix:" in text and attribute
 // values, for QName content), the default namespace unless it is the PIDF namespace,
 // and xml:lang when the presence element carries one.
-func serialize(c *etree.Element, rootScope []binding, lang string) []byte {
+func serialize(buf *bytes.Buffer, c *etree.Element, rootScope []binding, lang string) {
 	own := func(prefix string) bool {
 		for _, a := range c.Attr {
 			if (prefix == "" && a.Space == "" && a.Key == "xmlns") || (prefix != "" && a.Space == "xmlns" && a.Key == prefix) {
@@ -479,9 +489,7 @@ func serialize(c *etree.Element, rootScope []binding, lang string) []byte {
 		attrs = append(attrs, etree.Attr{Space: "xml", Key: "lang", Value: lang})
 	}
 	c.Attr = append(attrs, c.Attr...)
-	var buf bytes.Buffer
-	c.WriteTo(&buf, &etree.WriteSettings{CanonicalText: true, CanonicalAttrVal: true})
-	return buf.Bytes()
+	c.WriteTo(buf, &etree.WriteSettings{CanonicalText: true, CanonicalAttrVal: true})
 }
 
 // uses reports whether prefix appears in an element or attribute name of e's subtree,
