@@ -7,7 +7,7 @@ import (
 	"unicode/utf8"
 )
 
-// AnonymousEntity is the entity Render writes when it is given none (RFC 3323 §4.1.1.3 form).
+// AnonymousEntity is the entity Render writes when it is given none (the anonymous URI of RFC 3323).
 const AnonymousEntity = "sip:anonymous@anonymous.invalid"
 
 // Compose builds one application/pidf+xml document for entity from the hard state
@@ -28,7 +28,7 @@ func Compose(entity string, hard *Document, soft []Source) []byte {
 //   - persons come only from the latest contributor that has a person, presence-level
 //     notes only from the latest contributor that has a note;
 //   - other extension elements are kept from every contributor, exact duplicates once;
-//   - output order: tuples, then notes, then the rest (RFC 3863 §4.4 schema order),
+//   - output order: tuples, then notes, then the rest (the RFC 3863 schema order),
 //     each by contributor rank and then document order.
 //
 // Policy code may filter the result before handing it to Render.

@@ -113,30 +113,30 @@ func TestCompose(t *testing.T) {
 		{"RFC 3903 §2: equal Published ordered by publication id",
 			nil, []Source{src("zz", 0, a), src("aa", 0, b)},
 			[]string{"tuple:b1=sip:b1@example.com", "tuple:a1=sip:a1@example.com", "tuple:a2=sip:a2@example.com"}},
-		{"RFC 4479 §4: same tuple id from two publishers, the most recent wins",
+		{"RFC 4479: same tuple id from two publishers, the most recent wins",
 			nil, []Source{src("e1", 0, a), src("e2", 9, bSameID)},
 			[]string{"tuple:a2=sip:a2@example.com", "tuple:a1=sip:newer@example.com"}},
-		{"RFC 4479 §4: the older publication with the same id loses even when listed last",
+		{"RFC 4479: the older publication with the same id loses even when listed last",
 			nil, []Source{src("e2", 9, bSameID), src("e1", 0, a)},
 			[]string{"tuple:a2=sip:a2@example.com", "tuple:a1=sip:newer@example.com"}},
-		{"RFC 4827 §1: hard state alone", hard, nil,
+		{"RFC 4827 §3: hard state alone", hard, nil,
 			[]string{"tuple:a1=sip:hard-a1@example.com", "tuple:h1=sip:hard-h1@example.com"}},
-		{"RFC 4827 §1: soft state overrides hard state for the same id",
+		{"RFC 4827 §3: soft state overrides hard state for the same id",
 			hard, []Source{src("e1", 0, a)},
 			[]string{"tuple:h1=sip:hard-h1@example.com", "tuple:a1=sip:a1@example.com", "tuple:a2=sip:a2@example.com"}},
-		{"RFC 4479 §3.2: the most recent person wins", nil,
+		{"RFC 4479: the most recent person wins", nil,
 			[]Source{src("e1", 0, pNew), src("e0", -5, pOld), src("e2", 1, a)},
 			[]string{"tuple:a1=sip:a1@example.com", "tuple:a2=sip:a2@example.com", "person:p2=busy"}},
-		{"RFC 4827 §1: a soft person replaces the hard person", pOld, []Source{src("e1", 0, pNew)}, []string{"person:p2=busy"}},
-		{"RFC 4827 §1: the hard person stays without a soft one", pOld, []Source{src("e1", 0, a)},
+		{"RFC 4827 §3: a soft person replaces the hard person", pOld, []Source{src("e1", 0, pNew)}, []string{"person:p2=busy"}},
+		{"RFC 4827 §3: the hard person stays without a soft one", pOld, []Source{src("e1", 0, a)},
 			[]string{"tuple:a1=sip:a1@example.com", "tuple:a2=sip:a2@example.com", "person:p1=away"}},
 		{"RFC 3863 §4.1.7: presence notes of the most recent publisher with notes",
 			notes("old"), []Source{src("e1", 0, notes("new")), src("e2", 1, a)},
 			[]string{"tuple:a1=sip:a1@example.com", "tuple:a2=sip:a2@example.com", "note:{" + NS + "}note=new"}},
-		{"RFC 3863 §4.3: unknown extensions pass through, exact duplicates once",
+		{"RFC 3863 extensibility: unknown extensions pass through, exact duplicates once",
 			nil, []Source{src("e1", 0, ext), src("e2", 1, ext), src("e3", 2, a)},
 			[]string{"tuple:z1", "tuple:a1=sip:a1@example.com", "tuple:a2=sip:a2@example.com", "extension:{urn:example:z}mood=fine"}},
-		{"RFC 4479 §4: one id space across kinds, the most recent wins",
+		{"RFC 4479: one id space across kinds, the most recent wins",
 			nil, []Source{src("e1", 0, a), src("e2", 1, personAsTuple)},
 			[]string{"tuple:a2=sip:a2@example.com", "device:a1"}},
 		{"RFC 3903 §2: a source without a document is skipped", nil, []Source{{ID: "x"}, src("e1", 0, b)}, []string{"tuple:b1=sip:b1@example.com"}},
@@ -188,6 +188,43 @@ func TestComposeREADME(t *testing.T) {
 	filtered := slices.DeleteFunc(slices.Clone(elems), func(e Element) bool { return e.Kind == KindPerson })
 	if got := summary(t, Render("sip:alice@example.com", filtered)); len(got) != 3 {
 		t.Errorf("filtered: %q", got)
+	}
+}
+
+// TestComposeHardState composes the RFC 4827 §11-style pidf-manipulation document with a
+// PUBLISH: the hard tuples stay, the soft person replaces the vacation person, and a soft
+// tuple with a hard tuple's id replaces it (RFC 4827 §3 leaves this to compositor policy).
+func TestComposeHardState(t *testing.T) {
+	body, err := os.ReadFile("testdata/rfc4827-hard.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hard := mustParse(t, string(body))
+	soft := mustParse(t, `<presence xmlns="urn:ietf:params:xml:ns:pidf" xmlns:dm="urn:ietf:params:xml:ns:pidf:data-model"
+ xmlns:rpid="urn:ietf:params:xml:ns:pidf:rpid" entity="sip:someone@example.com">
+<tuple id="phone"><status><basic>open</basic></status><contact>sip:someone@192.0.2.1</contact></tuple>
+<tuple id="x8eg92n"><status><basic>open</basic></status><contact>sip:someone@example.com</contact></tuple>
+<dm:person id="p2"><rpid:activities><rpid:on-the-phone/></rpid:activities></dm:person></presence>`)
+	tests := []struct {
+		name string
+		soft []Source
+		want []string
+	}{
+		{"RFC 4827 §3: hard state alone is the presence document", nil,
+			[]string{"tuple:x8eg92m=mailto:someone@example.com", "tuple:x8eg92n=sip:someone@example.com", "person:p1=vacation"}},
+		{"RFC 4827 §3: soft state composes over hard state", []Source{src("e1", 0, soft)},
+			[]string{"tuple:x8eg92m=mailto:someone@example.com", "tuple:phone=sip:someone@192.0.2.1", "tuple:x8eg92n=sip:someone@example.com", "person:p2=on-the-phone"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out := Compose("sip:someone@example.com", hard, tc.soft)
+			if got := summary(t, out); !slices.Equal(got, tc.want) {
+				t.Errorf("got  %q\nwant %q\n%s", got, tc.want, out)
+			}
+			if len(tc.soft) > 0 && !strings.Contains(string(out), "<basic>open</basic></status><contact>sip:someone@example.com") {
+				t.Errorf("x8eg92n must be the soft (open) tuple:\n%s", out)
+			}
+		})
 	}
 }
 

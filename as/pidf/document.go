@@ -17,8 +17,8 @@ import (
 // Namespaces this package knows by name.
 const (
 	NS          = "urn:ietf:params:xml:ns:pidf"            // RFC 3863 §4.1
-	NSDataModel = "urn:ietf:params:xml:ns:pidf:data-model" // RFC 4479 §4
-	NSRPID      = "urn:ietf:params:xml:ns:pidf:rpid"       // RFC 4480 §6
+	NSDataModel = "urn:ietf:params:xml:ns:pidf:data-model" // RFC 4479
+	NSRPID      = "urn:ietf:params:xml:ns:pidf:rpid"       // RFC 4480
 	nsXML       = "http://www.w3.org/XML/1998/namespace"
 	nsXMLNS     = "http://www.w3.org/2000/xmlns/"
 )
@@ -47,9 +47,9 @@ type Kind uint8
 const (
 	KindTuple     Kind = iota + 1 // pidf:tuple (RFC 3863 §4.1.3)
 	KindNote                      // pidf:note directly under presence (RFC 3863 §4.1.7)
-	KindPerson                    // dm:person (RFC 4479 §3.2)
-	KindDevice                    // dm:device (RFC 4479 §3.4)
-	KindExtension                 // any other element (RFC 3863 §4.3 extensions)
+	KindPerson                    // dm:person (RFC 4479)
+	KindDevice                    // dm:device (RFC 4479)
+	KindExtension                 // any other element (RFC 3863 extensibility)
 )
 
 func (k Kind) String() string {
@@ -346,7 +346,7 @@ func (p *parser) document(root *etree.Element) (*Document, error) {
 				return nil, err
 			}
 			if prev, dup := ids[id]; dup {
-				return nil, parseErrorf("duplicate id %q (on a %s and a %s): ids are xs:ID, unique within a document (RFC 3863 §4.1.3, RFC 4479 §4)", id, prev, el.Kind)
+				return nil, parseErrorf("duplicate id %q (on a %s and a %s): ids are xs:ID, unique within a document (RFC 3863 §4.1.3, RFC 4479)", id, prev, el.Kind)
 			}
 			ids[id] = el.Kind
 			el.ID = id
@@ -405,7 +405,7 @@ func checkTuple(t *etree.Element) error {
 		case "contact":
 			contact++
 			if pr := attr(c, "priority"); pr != nil && !validQValue(pr.Value) {
-				return parseErrorf("tuple %q: contact priority %q is not a qvalue between 0 and 1 (RFC 3863 §4.1.5)", id, pr.Value)
+				return parseErrorf("tuple %q: contact priority %q is not a qvalue between 0 and 1 (RFC 3863 §4.1.6)", id, pr.Value)
 			}
 		case "timestamp":
 			timestamp++
@@ -441,11 +441,11 @@ func checkStatus(s *etree.Element, id string) error {
 		}
 		basic++
 		if v := strings.TrimSpace(c.Text()); v != "open" && v != "closed" {
-			return parseErrorf("tuple %q: basic is %q, want open or closed (RFC 3863 §4.1.4)", id, v)
+			return parseErrorf("tuple %q: basic is %q, want open or closed (RFC 3863 §4.1.5)", id, v)
 		}
 	}
 	if basic > 1 {
-		return parseErrorf("tuple %q has %d basic elements, want at most one (RFC 3863 §4.1.4)", id, basic)
+		return parseErrorf("tuple %q has %d basic elements, want at most one (RFC 3863 §4.1.5)", id, basic)
 	}
 	return nil
 }
@@ -567,7 +567,7 @@ func validNCName(s string) bool {
 	return true
 }
 
-// validQValue accepts RFC 3863 §4.1.5 priorities: 0 to 1 with up to three decimals.
+// validQValue accepts RFC 3863 §4.1.6 priorities: 0 to 1 with up to three decimals.
 func validQValue(s string) bool {
 	s = strings.TrimSpace(s)
 	if s == "" {

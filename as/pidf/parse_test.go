@@ -34,20 +34,20 @@ func TestParseRejects(t *testing.T) {
 		{"RFC 3863 §4.1.3: tuple id not an xs:ID", `<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="x"><tuple id="1a"><status/></tuple></presence>`, `tuple id "1a" is not a valid xs:ID`},
 		{"RFC 3863 §4.1.3: tuple id with a colon", `<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="x"><tuple id="a:b"><status/></tuple></presence>`, "not a valid xs:ID"},
 		{"RFC 3863 §4.1.3: duplicate tuple ids", `<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="x"><tuple id="a"><status/></tuple><tuple id="a"><status/></tuple></presence>`, `duplicate id "a"`},
-		{"RFC 4479 §4: tuple and person share the id space", `<presence xmlns="urn:ietf:params:xml:ns:pidf" xmlns:dm="urn:ietf:params:xml:ns:pidf:data-model" entity="x"><tuple id="a"><status/></tuple><dm:person id="a"/></presence>`, `duplicate id "a"`},
+		{"RFC 4479: tuple and person share the id space", `<presence xmlns="urn:ietf:params:xml:ns:pidf" xmlns:dm="urn:ietf:params:xml:ns:pidf:data-model" entity="x"><tuple id="a"><status/></tuple><dm:person id="a"/></presence>`, `duplicate id "a"`},
 		{"RFC 3863 §4.1.3: tuple without status", `<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="x"><tuple id="a"><contact>sip:a@b</contact></tuple></presence>`, `tuple "a" without status`},
 		{"RFC 3863 §4.1.3: two status elements", `<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="x"><tuple id="a"><status/><status/></tuple></presence>`, "2 status elements"},
 		{"RFC 3863 §4.1.3: two contacts", `<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="x"><tuple id="a"><status/><contact>a</contact><contact>b</contact></tuple></presence>`, "2 contact elements"},
 		{"RFC 3863 §4.1.3: unknown PIDF element in tuple", `<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="x"><tuple id="a"><status/><basic>open</basic></tuple></presence>`, "unexpected element {urn:ietf:params:xml:ns:pidf}basic"},
-		{"RFC 3863 §4.1.4: basic neither open nor closed", `<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="x"><tuple id="a"><status><basic>busy</basic></status></tuple></presence>`, `basic is "busy", want open or closed`},
-		{"RFC 3863 §4.1.4: two basic elements", `<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="x"><tuple id="a"><status><basic>open</basic><basic>open</basic></status></tuple></presence>`, "2 basic elements"},
-		{"RFC 3863 §4.1.5: contact priority above 1", `<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="x"><tuple id="a"><status/><contact priority="1.5">sip:a@b</contact></tuple></presence>`, "not a qvalue"},
-		{"RFC 3863 §4.1.5: contact priority with four decimals", `<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="x"><tuple id="a"><status/><contact priority="0.1234">sip:a@b</contact></tuple></presence>`, "not a qvalue"},
+		{"RFC 3863 §4.1.5: basic neither open nor closed", `<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="x"><tuple id="a"><status><basic>busy</basic></status></tuple></presence>`, `basic is "busy", want open or closed`},
+		{"RFC 3863 §4.1.5: two basic elements", `<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="x"><tuple id="a"><status><basic>open</basic><basic>open</basic></status></tuple></presence>`, "2 basic elements"},
+		{"RFC 3863 §4.1.6: contact priority above 1", `<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="x"><tuple id="a"><status/><contact priority="1.5">sip:a@b</contact></tuple></presence>`, "not a qvalue"},
+		{"RFC 3863 §4.1.6: contact priority with four decimals", `<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="x"><tuple id="a"><status/><contact priority="0.1234">sip:a@b</contact></tuple></presence>`, "not a qvalue"},
 		{"RFC 3863 §4.1.7: note with elements", `<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="x"><note><b>x</b></note></presence>`, "note contains elements"},
 		{"RFC 3863 §4.1.8: timestamp not an xs:dateTime", `<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="x"><tuple id="a"><status/><timestamp>yesterday</timestamp></tuple></presence>`, "not an xs:dateTime"},
 		{"RFC 3863 §4.1.8: timestamp with month 13", `<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="x"><tuple id="a"><status/><timestamp>2005-13-01T00:00:00Z</timestamp></tuple></presence>`, "not an xs:dateTime"},
-		{"RFC 4479 §4: person without id", `<presence xmlns="urn:ietf:params:xml:ns:pidf" xmlns:dm="urn:ietf:params:xml:ns:pidf:data-model" entity="x"><dm:person/></presence>`, "person without id"},
-		{"RFC 4479 §4: device without id", `<presence xmlns="urn:ietf:params:xml:ns:pidf" xmlns:dm="urn:ietf:params:xml:ns:pidf:data-model" entity="x"><dm:device><dm:deviceID>urn:x</dm:deviceID></dm:device></presence>`, "device without id"},
+		{"RFC 4479: person without id", `<presence xmlns="urn:ietf:params:xml:ns:pidf" xmlns:dm="urn:ietf:params:xml:ns:pidf:data-model" entity="x"><dm:person/></presence>`, "person without id"},
+		{"RFC 4479: device without id", `<presence xmlns="urn:ietf:params:xml:ns:pidf" xmlns:dm="urn:ietf:params:xml:ns:pidf:data-model" entity="x"><dm:device><dm:deviceID>urn:x</dm:deviceID></dm:device></presence>`, "device without id"},
 		{"Namespaces in XML §5.1: undeclared element prefix", `<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="x"><tuple id="a"><status/><rpid:class>x</rpid:class></tuple></presence>`, `undeclared namespace prefix "rpid"`},
 		{"Namespaces in XML §5.1: undeclared attribute prefix", `<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="x" q:a="1"/>`, `undeclared namespace prefix "q"`},
 		{"Namespaces in XML §5.3: duplicate expanded attribute", `<presence xmlns="urn:ietf:params:xml:ns:pidf" xmlns:a="urn:n" xmlns:b="urn:n" entity="x" a:z="1" b:z="2"/>`, "duplicate attribute"},
@@ -84,11 +84,11 @@ func TestParseAccepts(t *testing.T) {
 	}{
 		{"RFC 3863 §4.1.2: presence with no tuples", `<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="pres:a@example.com"/>`, nil, nil},
 		{"RFC 3863 §4.1.3: minimal tuple", `<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="x"><tuple id="a"><status/></tuple></presence>`, []Kind{KindTuple}, []string{"a"}},
-		{"RFC 3863 §4.1.4: basic with surrounding whitespace", `<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="x"><tuple id="a"><status><basic> closed </basic></status></tuple></presence>`, []Kind{KindTuple}, []string{"a"}},
-		{"RFC 3863 §4.1.5: priority 1.000 and 0", `<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="x"><tuple id="a"><status/><contact priority="1.000">a</contact></tuple><tuple id="b"><status/><contact priority="0">b</contact></tuple></presence>`, []Kind{KindTuple, KindTuple}, []string{"a", "b"}},
+		{"RFC 3863 §4.1.5: basic with surrounding whitespace", `<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="x"><tuple id="a"><status><basic> closed </basic></status></tuple></presence>`, []Kind{KindTuple}, []string{"a"}},
+		{"RFC 3863 §4.1.6: priority 1.000 and 0", `<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="x"><tuple id="a"><status/><contact priority="1.000">a</contact></tuple><tuple id="b"><status/><contact priority="0">b</contact></tuple></presence>`, []Kind{KindTuple, KindTuple}, []string{"a", "b"}},
 		{"RFC 3863 §4.1.8: timestamp with fraction and offset", `<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="x"><tuple id="a"><status/><timestamp>2004-10-21T13:20:00.125-05:00</timestamp></tuple></presence>`, []Kind{KindTuple}, []string{"a"}},
-		{"RFC 3863 §4.3: unknown extension namespace at presence level", `<presence xmlns="urn:ietf:params:xml:ns:pidf" xmlns:z="urn:example:z" entity="x"><z:thing a="1"><z:inner/></z:thing></presence>`, []Kind{KindExtension}, []string{""}},
-		{"RFC 4479 §4: person, device and tuple", `<presence xmlns="urn:ietf:params:xml:ns:pidf" xmlns:dm="urn:ietf:params:xml:ns:pidf:data-model" entity="x"><tuple id="t"><status/></tuple><dm:person id="p"/><dm:device id="d"><dm:deviceID>urn:d</dm:deviceID></dm:device></presence>`, []Kind{KindTuple, KindPerson, KindDevice}, []string{"t", "p", "d"}},
+		{"RFC 3863 extensibility: unknown extension namespace at presence level", `<presence xmlns="urn:ietf:params:xml:ns:pidf" xmlns:z="urn:example:z" entity="x"><z:thing a="1"><z:inner/></z:thing></presence>`, []Kind{KindExtension}, []string{""}},
+		{"RFC 4479: person, device and tuple", `<presence xmlns="urn:ietf:params:xml:ns:pidf" xmlns:dm="urn:ietf:params:xml:ns:pidf:data-model" entity="x"><tuple id="t"><status/></tuple><dm:person id="p"/><dm:device id="d"><dm:deviceID>urn:d</dm:deviceID></dm:device></presence>`, []Kind{KindTuple, KindPerson, KindDevice}, []string{"t", "p", "d"}},
 		{"XML 1.0 §2.5: comments and PIs are dropped", `<!-- c --><presence xmlns="urn:ietf:params:xml:ns:pidf" entity="x"><!-- c --><?pi x?><tuple id="a"><status/><!--c--></tuple></presence>`, []Kind{KindTuple}, []string{"a"}},
 		{"XML 1.0 §2.4: CDATA and character references", `<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="x"><note><![CDATA[a<b]]> &#x263A; &amp;</note></presence>`, []Kind{KindNote}, []string{""}},
 		{"RFC 3863 §4.1.2: person before tuple is accepted (order not checked)", `<presence xmlns="urn:ietf:params:xml:ns:pidf" xmlns:dm="urn:ietf:params:xml:ns:pidf:data-model" entity="x"><dm:person id="p"/><tuple id="t"><status/></tuple></presence>`, []Kind{KindPerson, KindTuple}, []string{"p", "t"}},
@@ -115,7 +115,7 @@ func TestParseAccepts(t *testing.T) {
 }
 
 // TestElementXMLSelfContained checks that each element's serialization declares what it
-// uses (RFC 3863 §4.3: extensions from any namespace pass through).
+// uses (RFC 3863 extensibility: extensions from any namespace pass through).
 func TestElementXMLSelfContained(t *testing.T) {
 	body := `<p:presence xmlns:p="urn:ietf:params:xml:ns:pidf" xmlns:r="urn:ietf:params:xml:ns:pidf:rpid"
   xmlns:dm="urn:ietf:params:xml:ns:pidf:data-model" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
