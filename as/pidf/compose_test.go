@@ -348,3 +348,27 @@ func TestGolden(t *testing.T) {
 		})
 	}
 }
+
+// TestComposeConcurrent composes shared documents from many goroutines (run with -race):
+// a parsed Document is read-only.
+func TestComposeConcurrent(t *testing.T) {
+	a := mustParse(t, tuples("sip:a@example.com", "a1", "a2"))
+	p := mustParse(t, person("p1", "away"))
+	soft := []Source{src("e2", 1, p), src("e1", 0, a)}
+	want := Compose("sip:a@example.com", a, soft)
+	done := make(chan []byte)
+	for range 8 {
+		go func() {
+			var out []byte
+			for range 100 {
+				out = Compose("sip:a@example.com", a, soft)
+			}
+			done <- out
+		}()
+	}
+	for range 8 {
+		if got := <-done; !bytes.Equal(got, want) {
+			t.Fatalf("got %s", got)
+		}
+	}
+}
