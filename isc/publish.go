@@ -1,0 +1,78 @@
+package isc
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/imsps/imsps/as"
+)
+
+// publish handles PUBLISH (RFC 3903 §6): it builds the domain request from the wire, lets
+// the presence core process it, and answers 200 with SIP-ETag and Expires.
+func (s *Server) publish(ctx context.Context, req *sip.Request) (reply, error) {
+	pr, err := s.publishRequest(req)
+	if err != nil {
+		return reply{}, err
+	}
+	result, err := s.p.Publish(ctx, pr)
+	if err != nil {
+		return reply{}, fmt.Errorf("publish for %s: %w", pr.Presentity, err)
+	}
+	res := s.ok(req)
+	if result.ETag != "" {
+		setHeader(res, hdrSIPETag, result.ETag)
+	}
+	setHeader(res, hdrExpires, strconv.Itoa(seconds(result.Expires)))
+	s.log.Debug("published", "aor", pr.Presentity, "etag", result.ETag, "expires", seconds(result.Expires))
+	return reply{res: res}, nil
+}
+
+// publishRequest reads a PUBLISH into an as.PublishRequest.
+func (s *Server) publishRequest(req *sip.Request) (as.PublishRequest, error) {
+	pr := as.PublishRequest{Expires: -1}
+	if err := checkRequire(req); err != nil {
+		return pr, err
+	}
+	pr.Presentity = uriString(s.requestTarget(req))
+	pr.Publisher, _ = s.identity(req)
+	if v, ok := headerValue(req, hdrEvent); ok {
+		ev, err := parseEvent(v)
+		if err != nil {
+			return pr, err
+		}
+		pr.Event = ev.Package
+	}
+	if v, ok := headerValue(req, hdrExpires); ok {
+		n, err := parseExpires(v)
+		if err != nil {
+			return pr, err
+		}
+		pr.Expires = n
+	}
+	if v, ok := headerValue(req, hdrSIPIfMatch); ok {
+		tag, err := parseIfMatch(v)
+		if err != nil {
+			return pr, err
+		}
+		pr.IfMatch = tag
+	}
+	if body := req.Body(); len(body) > 0 {
+		ct, err := contentType(req)
+		if err != nil {
+			return pr, err
+		}
+		pr.ContentType, pr.Body = ct, body
+	}
+	return pr, nil
+}
+
+// seconds is a granted duration as delta-seconds (rounded down, never negative).
+func seconds(d time.Duration) int {
+	if d < 0 {
+		return 0
+	}
+	return int(d / time.Second)
+}

@@ -1,0 +1,363 @@
+package isc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+	"github.com/imsps/imsps/as"
+)
+
+// Presence is what the SIP adapter needs from the presence core (as.Agent implements it).
+type Presence interface {
+	Publish(ctx context.Context, r as.PublishRequest) (as.PublishResult, error)
+	Subscribe(ctx context.Context, r as.SubscribeRequest) (as.SubscribeResult, error)
+	// Packages lists the supported Event tokens (for Allow-Events).
+	Packages() []string
+}
+
+// ErrServerClosed is returned by Serve after Close, and by Notify once the SIP stack is shut down.
+var ErrServerClosed = errors.New("isc: server closed")
+
+// errDraining answers requests that arrive while the server shuts down (503).
+var errDraining = errors.New("shutting down")
+
+// Server is the SIP side of imsps: it receives PUBLISH and SUBSCRIBE on the ISC
+// interface and hands them to the presence core.
+type Server struct {
+	cfg     Config
+	p       Presence
+	n       *Notifier
+	sip     *sipgo.Server
+	log     *slog.Logger
+	trusted []netip.Prefix
+	allow   string
+
+	mu       sync.Mutex
+	self     []hostPort
+	serving  bool
+	draining bool
+	inflight sync.WaitGroup
+
+	stop      chan struct{}
+	stopOnce  sync.Once
+	served    chan struct{} // closed when Serve has finished shutting down
+	closeOnce sync.Once
+}
+
+// Methods imsps handles; everything else is answered 405 with this Allow list.
+var handledMethods = []sip.RequestMethod{sip.PUBLISH, sip.SUBSCRIBE, sip.OPTIONS}
+
+// New builds the SIP server over the stack n (shared with the NOTIFY sender, so that
+// NOTIFYs leave from the listening sockets). p is the presence core.
+func New(cfg Config, p Presence, n *Notifier, log *slog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if p == nil {
+		return nil, errors.New("isc: nil Presence")
+	}
+	if n == nil {
+		return nil, errors.New("isc: nil Notifier")
+	}
+	if log == nil {
+		return nil, errors.New("isc: nil logger")
+	}
+	trusted, err := parseTrusted(cfg.TrustedPeers)
+	if err != nil {
+		return nil, err
+	}
+	log = log.With("component", "isc")
+	srv, err := sipgo.NewServer(n.ua, sipgo.WithServerLogger(log.With("layer", "sipgo")))
+	if err != nil {
+		return nil, fmt.Errorf("isc: sip server: %w", err)
+	}
+	s := &Server{
+		cfg:     cfg,
+		p:       p,
+		n:       n,
+		sip:     srv,
+		log:     log,
+		trusted: trusted,
+		stop:    make(chan struct{}),
+		served:  make(chan struct{}),
+	}
+	names := make([]string, len(handledMethods))
+	for i, m := range handledMethods {
+		names[i] = m.String()
+	}
+	s.allow = strings.Join(names, ", ")
+	if cfg.Host != "" {
+		s.self = append(s.self, splitHostPortLoose(cfg.Host))
+	}
+	for _, a := range cfg.Aliases {
+		s.self = append(s.self, splitHostPortLoose(a))
+	}
+	srv.OnPublish(s.handle(s.publish))
+	srv.OnSubscribe(s.handle(s.subscribe))
+	srv.OnOptions(s.handle(s.options))
+	srv.OnCancel(s.handle(s.cancel))
+	srv.OnAck(func(*sip.Request, sip.ServerTransaction) {}) // imsps has no INVITE dialogs
+	srv.OnNoRoute(s.handle(s.unknownMethod))
+	return s, nil
+}
+
+// Listen binds the UDP and TCP listeners of cfg (either may be nil when its address is
+// empty). A bind failure names the key. Serve sets the UDP socket buffers.
+func Listen(ctx context.Context, cfg Config) (net.PacketConn, net.Listener, error) {
+	var lc net.ListenConfig
+	var udp net.PacketConn
+	var tcp net.Listener
+	var err error
+	if cfg.UDP != "" {
+		udp, err = lc.ListenPacket(ctx, "udp", cfg.UDP)
+		if err != nil {
+			return nil, nil, fmt.Errorf("sip.udp %s: %w", cfg.UDP, err)
+		}
+	}
+	if cfg.TCP != "" {
+		tcp, err = lc.Listen(ctx, "tcp", cfg.TCP)
+		if err != nil {
+			if udp != nil {
+				udp.Close()
+			}
+			return nil, nil, fmt.Errorf("sip.tcp %s: %w", cfg.TCP, err)
+		}
+	}
+	return udp, tcp, nil
+}
+
+// Serve answers SIP requests on udp and tcp (either may be nil) until ctx ends or Close is
+// called, then shuts down gracefully: new requests get 503, the TCP listener stops
+// accepting, in-flight transactions and NOTIFYs finish, then the sockets close. It returns
+// nil after a graceful stop, or the error of a listener that failed.
+func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener) error {
+	if udp == nil && tcp == nil {
+		return errors.New("isc: Serve needs a UDP or a TCP listener")
+	}
+	s.mu.Lock()
+	if s.serving || s.draining {
+		s.mu.Unlock()
+		return ErrServerClosed
+	}
+	s.serving = true
+	if udp != nil {
+		s.self = append(s.self, splitHostPortLoose(udp.LocalAddr().String()))
+	}
+	if tcp != nil {
+		s.self = append(s.self, splitHostPortLoose(tcp.Addr().String()))
+	}
+	s.mu.Unlock()
+	defer close(s.served)
+
+	if uc, ok := udp.(interface {
+		SetReadBuffer(int) error
+		SetWriteBuffer(int) error
+	}); ok {
+		if s.cfg.UDPReadBuffer > 0 {
+			if err := uc.SetReadBuffer(s.cfg.UDPReadBuffer); err != nil {
+				s.log.Warn("cannot set UDP receive buffer", "bytes", s.cfg.UDPReadBuffer, "err", err)
+			}
+		}
+		if s.cfg.UDPWriteBuffer > 0 {
+			if err := uc.SetWriteBuffer(s.cfg.UDPWriteBuffer); err != nil {
+				s.log.Warn("cannot set UDP send buffer", "bytes", s.cfg.UDPWriteBuffer, "err", err)
+			}
+		}
+	}
+	if err := s.n.attach(udp, tcp); err != nil {
+		return err
+	}
+
+	errc := make(chan error, 2)
+	if udp != nil {
+		s.log.Info("listening", "transport", "udp", "addr", udp.LocalAddr().String())
+		go func() { errc <- s.sip.ServeUDP(udp) }()
+	}
+	if tcp != nil {
+		s.log.Info("listening", "transport", "tcp", "addr", tcp.Addr().String())
+		go func() { errc <- s.sip.ServeTCP(tcp) }()
+	}
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case <-s.stop:
+	case err := <-errc:
+		serveErr = fmt.Errorf("isc: listener stopped: %w", err)
+	}
+	s.shutdown(udp, tcp)
+	return serveErr
+}
+
+// shutdown drains in-flight work, then closes the sockets.
+func (s *Server) shutdown(udp net.PacketConn, tcp net.Listener) {
+	s.mu.Lock()
+	s.draining = true
+	s.mu.Unlock()
+	if tcp != nil {
+		tcp.Close()
+	}
+	s.inflight.Wait()
+	s.n.Close() // waits for in-flight NOTIFYs, then closes the SIP stack
+	if udp != nil {
+		udp.Close()
+	}
+	s.log.Info("stopped")
+}
+
+// Close stops Serve (if running) and waits for its graceful shutdown. It is idempotent.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		s.stopOnce.Do(func() { close(s.stop) })
+		s.mu.Lock()
+		serving := s.serving
+		s.draining = true
+		s.mu.Unlock()
+		if serving {
+			<-s.served
+		} else {
+			s.n.Close()
+		}
+	})
+	return nil
+}
+
+// enter registers an in-flight request; false while draining.
+func (s *Server) enter() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.draining {
+		return false
+	}
+	s.inflight.Add(1)
+	return true
+}
+
+// reply is what a method handler returns: the response, and what to do once it is on the
+// wire (for SUBSCRIBE: let the agent send the first NOTIFY, RFC 6665 §4.2.1.1).
+type reply struct {
+	res    *sip.Response
+	onSent func()
+}
+
+type methodHandler func(ctx context.Context, req *sip.Request) (reply, error)
+
+// handle is the one wrapper that writes responses and logs outcomes (style rule 8).
+func (s *Server) handle(h methodHandler) sipgo.RequestHandler {
+	return func(req *sip.Request, tx sip.ServerTransaction) {
+		var rep reply
+		var err error
+		if s.enter() {
+			defer s.inflight.Done()
+			ctx := sip.ServerTransactionContext(tx)
+			rep, err = h(ctx, req)
+		} else {
+			err = errDraining
+		}
+		log := s.log
+		if err != nil {
+			res, unexpected := s.errorResponse(req, err)
+			rep.res = res
+			if unexpected {
+				log.Error("request failed", "method", req.Method.String(), "call_id", callID(req), "status", res.StatusCode, "err", err)
+			} else {
+				log.Debug("request rejected", "method", req.Method.String(), "call_id", callID(req), "status", res.StatusCode, "err", err)
+			}
+		} else {
+			log.Debug("request answered", "method", req.Method.String(), "call_id", callID(req), "status", rep.res.StatusCode)
+		}
+		if werr := tx.Respond(rep.res); werr != nil {
+			log.Warn("cannot send response", "method", req.Method.String(), "call_id", callID(req), "status", rep.res.StatusCode, "err", werr)
+		}
+		if rep.onSent != nil {
+			rep.onSent()
+		}
+	}
+}
+
+// commonHeaders adds the headers every response carries.
+func (s *Server) commonHeaders(res *sip.Response) {
+	setHeader(res, hdrServer, s.cfg.UserAgent)
+}
+
+// ok builds a 2xx response with the common headers.
+func (s *Server) ok(req *sip.Request) *sip.Response {
+	res := sip.NewResponseFromRequest(req, StatusOK, reasonPhrase(StatusOK), nil)
+	s.commonHeaders(res)
+	return res
+}
+
+// options answers OPTIONS (RFC 3261 §11) with what imsps supports.
+func (s *Server) options(ctx context.Context, req *sip.Request) (reply, error) {
+	res := s.ok(req)
+	setHeader(res, hdrAllow, s.allow)
+	setHeader(res, hdrAllowEvents, strings.Join(s.p.Packages(), ", "))
+	setHeader(res, hdrAccept, mediaPIDF)
+	return reply{res: res}, nil
+}
+
+// unknownMethod answers 405 with Allow (RFC 3261 §8.2.1).
+func (s *Server) unknownMethod(ctx context.Context, req *sip.Request) (reply, error) {
+	res := sip.NewResponseFromRequest(req, StatusMethodNotAllowed, reasonPhrase(StatusMethodNotAllowed), nil)
+	setHeader(res, hdrAllow, s.allow)
+	s.commonHeaders(res)
+	return reply{res: res}, nil
+}
+
+// cancel answers a CANCEL: imsps answers every request at once and has no INVITE
+// transaction a CANCEL could match (RFC 3261 §9.2: 481).
+func (s *Server) cancel(ctx context.Context, req *sip.Request) (reply, error) {
+	res := sip.NewResponseFromRequest(req, StatusCallDoesNotExist, reasonPhrase(StatusCallDoesNotExist), nil)
+	s.commonHeaders(res)
+	return reply{res: res}, nil
+}
+
+// checkRequire rejects a Require header naming any option (RFC 3261 §8.2.2.3: imsps
+// supports no SIP extension that a request may require).
+func checkRequire(req *sip.Request) error {
+	var opts []string
+	for _, v := range headerValues(req, hdrRequire) {
+		for _, o := range splitList(v) {
+			if o != "" {
+				opts = append(opts, o)
+			}
+		}
+	}
+	if len(opts) > 0 {
+		return &unsupportedExtensionError{Options: opts}
+	}
+	return nil
+}
+
+func callID(req *sip.Request) string {
+	if c := req.CallID(); c != nil {
+		return c.Value()
+	}
+	return ""
+}
+
+// warnAgent is the warn-agent of our Warning headers: our host, else "imsps".
+func (s *Server) warnAgent() string {
+	if s.cfg.Host != "" {
+		return s.cfg.Host
+	}
+	if self := s.selves(); len(self) > 0 {
+		return hostForURI(self[0].host)
+	}
+	return "imsps"
+}
+
+func hostForURI(h string) string {
+	if strings.Contains(h, ":") {
+		return "[" + h + "]"
+	}
+	return h
+}
