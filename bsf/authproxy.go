@@ -71,6 +71,11 @@ type AuthProxyConfig struct {
 	Upstream string `yaml:"upstream"`
 	// TLS serves Ua over HTTPS (TS 33.222 §5.3) when cert_file is set.
 	TLS TLSConfig `yaml:"tls"`
+	// Keys selects where Ks_NAF comes from: "bsf" (the embedded BSF, in process) or "zn"
+	// (BIR/BIA to the BSF named in zn).
+	Keys string `yaml:"keys"`
+	// Zn is the Diameter client towards the BSF, used when Keys is "zn".
+	Zn DiameterPeer `yaml:"zn"`
 }
 
 // TLSConfig names the server certificate and optional client CA.
@@ -92,6 +97,13 @@ func DefaultAuthProxyConfig() AuthProxyConfig {
 		KeyCacheSize:  100000,
 		MaxBody:       1 << 20,
 		DigestRealm:   "example.com",
+		Keys:          "bsf",
+		Zn: DiameterPeer{
+			Address:          "127.0.0.1:3870",
+			OriginHost:       "naf.example.com",
+			OriginRealm:      "example.com",
+			DestinationRealm: "example.com",
+		},
 	}
 }
 
@@ -134,6 +146,20 @@ func (c AuthProxyConfig) Validate() error {
 	}
 	if c.TLS.ClientCAFile != "" && c.TLS.CertFile == "" {
 		bad("tls.client_ca_file", "needs tls.cert_file")
+	}
+	switch c.Keys {
+	case "bsf":
+	case "zn":
+		if _, _, err := net.SplitHostPort(c.Zn.Address); err != nil {
+			bad("zn.address", "not host:port: %q", c.Zn.Address)
+		}
+		for key, v := range map[string]string{"origin_host": c.Zn.OriginHost, "origin_realm": c.Zn.OriginRealm, "destination_realm": c.Zn.DestinationRealm} {
+			if v == "" {
+				bad("zn."+key, "missing")
+			}
+		}
+	default:
+		bad("keys", `want "bsf" or "zn", got %q`, c.Keys)
 	}
 	return errors.Join(errs...)
 }
