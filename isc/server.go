@@ -257,8 +257,13 @@ func (s *Server) handle(h methodHandler) sipgo.RequestHandler {
 		var err error
 		if s.enter() {
 			defer s.inflight.Done()
-			ctx := sip.ServerTransactionContext(tx)
+			// sip.ServerTransactionContext (sipgo v1.7.2) returns a context that is already
+			// cancelled: it cancels when registering its OnTerminate hook succeeds. So the
+			// context is made here, ended when the transaction terminates or the handler returns.
+			ctx, cancel := context.WithCancel(context.Background())
+			tx.OnTerminate(func(string, error) { cancel() })
 			rep, err = h(ctx, req)
+			cancel()
 		} else {
 			err = errDraining
 		}
