@@ -1,0 +1,51 @@
+package main
+
+import (
+	"errors"
+	"time"
+
+	"github.com/imsps/imsps/as"
+	"github.com/imsps/imsps/configs"
+	"github.com/imsps/imsps/isc"
+)
+
+// Config is the whole configuration; each section belongs to one package.
+type Config struct {
+	Log      LogConfig   `yaml:"log"`
+	Data     string      `yaml:"data"`
+	Store    StoreConfig `yaml:"store"`
+	Presence as.Config   `yaml:"presence"`
+	SIP      isc.Config  `yaml:"sip"`
+}
+
+// DefaultConfig is the lab profile; configs/imsps.yaml spells out the same values.
+func DefaultConfig() Config {
+	return Config{
+		Log:      LogConfig{Format: "text", Level: "info"},
+		Data:     "./data",
+		Store:    StoreConfig{LockTimeout: 2 * time.Second, BatchDelay: time.Millisecond, BatchSize: 1000},
+		Presence: as.DefaultConfig(),
+		SIP:      isc.DefaultConfig(),
+	}
+}
+
+// Validate checks every section; errors name the key.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Data == "" {
+		errs = append(errs, errors.New("data: empty; name the data directory"))
+	}
+	if c.Store.LockTimeout <= 0 {
+		errs = append(errs, errors.New("store.lock_timeout: must be positive"))
+	}
+	if c.Store.BatchDelay < 0 || c.Store.BatchSize < 0 {
+		errs = append(errs, errors.New("store.batch_delay, store.batch_size: must not be negative"))
+	}
+	if _, err := newLogger(c.Log, nil); err != nil {
+		errs = append(errs, err)
+	}
+	errs = append(errs, c.Presence.Validate(), c.SIP.Validate())
+	return errors.Join(errs...)
+}
+
+func defaultConfigYAML() []byte { return configs.Default }

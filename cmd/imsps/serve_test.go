@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"strings"
+	"testing"
+
+	"github.com/imsps/imsps/conformance"
+)
+
+// testConfig is the default profile on random loopback ports and a fresh data directory.
+func testConfig(t testing.TB) Config {
+	cfg := DefaultConfig()
+	cfg.Data = t.TempDir()
+	cfg.SIP.UDP = "127.0.0.1:0"
+	cfg.SIP.TCP = "127.0.0.1:0"
+	return cfg
+}
+
+// startStack runs imsps serve in-process until the test ends.
+func startStack(t testing.TB, cfg Config) *stack {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	s, err := start(cfg, roleServe, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	})
+	return s
+}
+
+func TestConformanceSIPFlows(t *testing.T) {
+	for _, transport := range []string{"udp", "tcp"} {
+		t.Run(transport, func(t *testing.T) {
+			s := startStack(t, testConfig(t))
+			rep := conformance.Run(t.Context(), conformance.Target{
+				SIP: s.addr["sip."+transport].String(), Transport: transport, Domain: "example.com",
+			}, conformance.SIPFlows())
+			var b strings.Builder
+			rep.WriteText(&b)
+			if _, failed := rep.Counts(); failed > 0 {
+				t.Fatalf("conformance failures:\n%s", b.String())
+			}
+			t.Log(b.String())
+		})
+	}
+}
+
+func TestStartFailsClearlyWhenPortInUse(t *testing.T) {
+	busy, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	cfg := testConfig(t)
+	cfg.SIP.UDP = busy.LocalAddr().String()
+	s, err := start(cfg, roleServe, slog.New(slog.DiscardHandler))
+	if err == nil {
+		s.close()
+		t.Fatal("start succeeded on a port in use")
+	}
+	if !strings.Contains(err.Error(), "sip.udp") || !strings.Contains(err.Error(), busy.LocalAddr().String()) {
+		t.Fatalf("error %q does not name the listener and address", err)
+	}
+	// Nothing stays bound or locked: a second start on the same data directory works.
+	cfg.SIP.UDP = "127.0.0.1:0"
+	s, err = start(cfg, roleServe, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("start after a failed start: %v", err)
+	}
+	s.close()
+}

@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/imsps/imsps/as"
+	"github.com/imsps/imsps/as/store"
+	"github.com/imsps/imsps/isc"
+)
+
+// role is what one process runs: the whole stack, or one component alone.
+type role int
+
+const (
+	roleServe role = iota
+	roleHSS
+	roleBSF
+	roleAuthProxy
+)
+
+// StoreConfig is the store section of the configuration.
+type StoreConfig struct {
+	// LockTimeout bounds the wait for the data file another process holds.
+	LockTimeout time.Duration `yaml:"lock_timeout"`
+	// BatchDelay and BatchSize tune group commit: concurrent writes share one fsync.
+	BatchDelay time.Duration `yaml:"batch_delay"`
+	BatchSize  int           `yaml:"batch_size"`
+}
+
+// stack is a running imsps: every component of a role, bound to its listeners.
+type stack struct {
+	log  *slog.Logger
+	addr map[string]net.Addr // listener name -> bound address, for tests and the start-up log
+
+	closers []func() error // in reverse start order
+	runs    []func(ctx context.Context) error
+}
+
+// start builds and binds every component of the role. It fails, with nothing left
+// listening, if a component cannot be built or a listener cannot bind.
+func start(cfg Config, r role, log *slog.Logger) (s *stack, err error) {
+	s = &stack{log: log, addr: map[string]net.Addr{}}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+	if r == roleServe {
+		if err := s.presence(cfg); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func (s *stack) onClose(f func() error) { s.closers = append(s.closers, f) }
+
+func (s *stack) close() {
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		if err := s.closers[i](); err != nil {
+			s.log.Warn("close", "err", err)
+		}
+	}
+	s.closers = nil
+}
+
+// run runs every component until ctx ends or one fails, then shuts all down.
+func (s *stack) run(ctx context.Context) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	for _, run := range s.runs {
+		wg.Go(func() {
+			if err := run(ctx); err != nil && ctx.Err() == nil {
+				cancel(err)
+			}
+		})
+	}
+	<-ctx.Done()
+	wg.Wait()
+	s.close()
+	if err := context.Cause(ctx); !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
+
+func (s *stack) listenUDP(name, addr string) (net.PacketConn, error) {
+	c, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s: cannot listen on udp %s: %w", name, addr, err)
+	}
+	s.addr[name] = c.LocalAddr()
+	s.onClose(func() error { c.Close(); return nil })
+	return c, nil
+}
+
+func (s *stack) listenTCP(name, addr string) (net.Listener, error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s: cannot listen on tcp %s: %w", name, addr, err)
+	}
+	s.addr[name] = l.Addr()
+	s.onClose(func() error { l.Close(); return nil })
+	return l, nil
+}
+
+// presence wires the store, the presence agent and the SIP adapter.
+func (s *stack) presence(cfg Config) error {
+	db, err := store.Open(filepath.Join(cfg.Data, "imsps.db"), store.Options{
+		Timeout: cfg.Store.LockTimeout, BatchDelay: cfg.Store.BatchDelay, BatchSize: cfg.Store.BatchSize})
+	if err != nil {
+		return err
+	}
+	s.onClose(db.Close)
+
+	var dir as.Directory = openDirectory{domains: cfg.Presence.Domains}
+	notifier, err := isc.NewNotifier(cfg.SIP, s.log)
+	if err != nil {
+		return err
+	}
+	s.onClose(notifier.Close)
+	agent, err := as.NewAgent(cfg.Presence, db, dir, notifier, s.log)
+	if err != nil {
+		return err
+	}
+	srv, err := isc.New(cfg.SIP, agent, notifier, s.log)
+	if err != nil {
+		return err
+	}
+	var udp net.PacketConn
+	var tcp net.Listener
+	if cfg.SIP.UDP != "" {
+		if udp, err = s.listenUDP("sip.udp", cfg.SIP.UDP); err != nil {
+			return err
+		}
+	}
+	if cfg.SIP.TCP != "" {
+		if tcp, err = s.listenTCP("sip.tcp", cfg.SIP.TCP); err != nil {
+			return err
+		}
+	}
+	s.onClose(srv.Close)
+	s.runs = append(s.runs, agent.Run, func(ctx context.Context) error { return srv.Serve(ctx, udp, tcp) })
+	return nil
+}
+
+// serve starts the role and runs it until ctx ends.
+func serve(ctx context.Context, cfg Config, r role, log *slog.Logger) error {
+	s, err := start(cfg, r, log)
+	if err != nil {
+		return err
+	}
+	for name, a := range s.addr {
+		log.Info("listening", "listener", name, "addr", a.String())
+	}
+	return s.run(ctx)
+}
+
+// openDirectory knows every identity of the served domains as its own subscriber.
+type openDirectory struct{ domains []string }
+
+func (d openDirectory) Lookup(ctx context.Context, impu as.AOR) (as.Subscriber, error) {
+	return as.Subscriber{Presentity: impu, Identities: []as.AOR{impu}, State: as.Registered}, nil
+}
