@@ -45,19 +45,22 @@ type stack struct {
 
 // start builds and binds every component of the role. It fails, with nothing left
 // listening, if a component cannot be built or a listener cannot bind.
-func start(cfg Config, r role, log *slog.Logger) (s *stack, err error) {
-	s = &stack{log: log, addr: map[string]net.Addr{}}
-	defer func() {
-		if err != nil {
-			s.close()
-		}
-	}()
-	if r == roleServe {
-		if err := s.presence(cfg); err != nil {
-			return nil, err
-		}
+func start(cfg Config, r role, log *slog.Logger) (*stack, error) {
+	s := &stack{log: log, addr: map[string]net.Addr{}}
+	if err := s.build(cfg, r); err != nil {
+		s.close()
+		return nil, err
 	}
 	return s, nil
+}
+
+func (s *stack) build(cfg Config, r role) error {
+	if r == roleServe {
+		if err := s.presence(cfg); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *stack) onClose(f func() error) { s.closers = append(s.closers, f) }
