@@ -3,13 +3,9 @@ package bsf
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -256,131 +252,4 @@ func TestZnServerAndClient(t *testing.T) {
 
 func slogT(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-}
-
-// TestWireTshark writes the Zh and Zn exchanges into a pcap and has tshark decode them:
-// no malformed packet, no unknown AVP, the GBA AVPs by name.
-func TestWireTshark(t *testing.T) {
-	lv := localVectors(t)
-	zhWire := &wire{clientDict: mustParser(t, dict.Zh), serverDict: mustParser(t, dict.Zh), handler: fakeHSS(t, lv)}
-	zh, err := NewZhClient(DefaultConfig().Zh, zhWire)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := DefaultConfig()
-	b, err := New(cfg, zh, newMemStore(), slogT(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, guss, err := zh.AuthVector(t.Context(), "alice@example.com", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := zh.AuthVector(t.Context(), "alice@example.com", &Resync{RAND: unhex(t, ts1RAND), AUTS: unhex(t, "ba853f3c123ccf44e93596e355c6")}); err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now().UTC().Truncate(time.Second)
-	btid := BTID(v.RAND, cfg.ServerName)
-	if err := b.store.put(t.Context(), Bootstrap{BTID: btid, IMPI: "alice@example.com", Ks: v.Ks(), RAND: v.RAND, Created: now, Expires: now.Add(time.Hour), GUSS: guss}); err != nil {
-		t.Fatal(err)
-	}
-	zs, _ := NewZnServer(cfg.Zn, b, slogT(t))
-	znWire := &wire{clientDict: mustParser(t, dict.Zn), serverDict: mustParser(t, dict.Zn), handler: zs.ServeDiameter}
-	zc, _ := NewZnClient(DiameterPeer{OriginHost: "naf.example.com", OriginRealm: "example.com", DestinationRealm: "example.com"}, znWire)
-	if _, err := zc.NAFKey(t.Context(), btid, NAFID("127.0.0.1", UaHTTPDigest)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := zc.NAFKey(t.Context(), "unknown@bsf.example.com", NAFID("127.0.0.1", UaHTTPDigest)); !errors.Is(err, ErrBTIDUnknown) {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "zh-zn.pcap")
-	if err := os.WriteFile(path, pcap(append(zhWire.raw, znWire.raw...)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	tshark, err := exec.LookPath("tshark")
-	if err != nil {
-		t.Fatalf("tshark is needed for the wire check (apt-get install -y tshark): %v", err)
-	}
-	out, err := exec.Command(tshark, "-n", "-r", path, "-V", "-d", "tcp.port==3868,diameter").CombinedOutput()
-	if err != nil {
-		t.Fatalf("tshark: %v\n%s", err, out)
-	}
-	text := string(out)
-	for _, bad := range []string{"Malformed", "Unknown AVP", "Expert Info (Error", "Expert Info (Warning"} {
-		if strings.Contains(text, bad) {
-			t.Errorf("tshark reports %q:\n%s", bad, text)
-		}
-	}
-	for _, want := range []string{
-		"Multimedia-Auth", "SIP-Auth-Data-Item", "Confidentiality-Key", "GBA-UserSecSettings",
-		// Wireshark names 310 "Boostrapping-Info" and 402 "NAF-Hostname": match the codes.
-		"Command Code: Boo", "(310)", "Transaction-Identifier(401)", "(402)", "ME-Key-Material(405)", "Key-ExpiryTime(404)",
-		"BootstrapInfoCreationTime", "Experimental-Result-Code: DIAMETER_ERROR_TRANSACTION_IDENTIFIER_INVALID",
-	} {
-		if !strings.Contains(text, want) {
-			t.Errorf("tshark output lacks %q", want)
-		}
-	}
-	if t.Failed() {
-		os.WriteFile(filepath.Join(os.TempDir(), "bsf-tshark.txt"), out, 0o600)
-	}
-}
-
-// pcap wraps alternating request/answer messages in IPv4/TCP segments (LINKTYPE_RAW)
-// between 127.0.0.1:40000 (client) and 127.0.0.2:3868 (server).
-func pcap(msgs [][]byte) []byte {
-	var buf bytes.Buffer
-	hdr := make([]byte, 24)
-	binary.LittleEndian.PutUint32(hdr[0:], 0xa1b2c3d4)
-	binary.LittleEndian.PutUint16(hdr[4:], 2)
-	binary.LittleEndian.PutUint16(hdr[6:], 4)
-	binary.LittleEndian.PutUint32(hdr[16:], 65535)
-	binary.LittleEndian.PutUint32(hdr[20:], 101) // LINKTYPE_RAW
-	buf.Write(hdr)
-	seq := [2]uint32{1000, 5000}
-	for i, m := range msgs {
-		dir := i % 2
-		src, dst := [4]byte{127, 0, 0, 1}, [4]byte{127, 0, 0, 2}
-		sport, dport := uint16(40000), uint16(3868)
-		if dir == 1 {
-			src, dst, sport, dport = dst, src, dport, sport
-		}
-		ip := make([]byte, 20)
-		ip[0] = 0x45
-		binary.BigEndian.PutUint16(ip[2:], uint16(40+len(m)))
-		ip[8] = 64
-		ip[9] = 6
-		copy(ip[12:], src[:])
-		copy(ip[16:], dst[:])
-		binary.BigEndian.PutUint16(ip[10:], ipChecksum(ip))
-		tcp := make([]byte, 20)
-		binary.BigEndian.PutUint16(tcp[0:], sport)
-		binary.BigEndian.PutUint16(tcp[2:], dport)
-		binary.BigEndian.PutUint32(tcp[4:], seq[dir])
-		binary.BigEndian.PutUint32(tcp[8:], seq[1-dir])
-		tcp[12] = 5 << 4
-		tcp[13] = 0x18 // PSH, ACK
-		binary.BigEndian.PutUint16(tcp[14:], 65535)
-		seq[dir] += uint32(len(m))
-		rec := make([]byte, 16)
-		binary.LittleEndian.PutUint32(rec[0:], uint32(1700000000+i))
-		binary.LittleEndian.PutUint32(rec[8:], uint32(40+len(m)))
-		binary.LittleEndian.PutUint32(rec[12:], uint32(40+len(m)))
-		buf.Write(rec)
-		buf.Write(ip)
-		buf.Write(tcp)
-		buf.Write(m)
-	}
-	return buf.Bytes()
-}
-
-func ipChecksum(h []byte) uint16 {
-	var sum uint32
-	for i := 0; i < len(h); i += 2 {
-		sum += uint32(binary.BigEndian.Uint16(h[i:]))
-	}
-	for sum>>16 != 0 {
-		sum = sum&0xffff + sum>>16
-	}
-	return ^uint16(sum)
 }

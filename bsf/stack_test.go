@@ -1,0 +1,196 @@
+package bsf_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fiorix/go-diameter/v4/diam"
+	"github.com/fiorix/go-diameter/v4/diam/datatype"
+
+	"github.com/imsps/imsps/as/store"
+	"github.com/imsps/imsps/bsf"
+	"github.com/imsps/imsps/bsf/bsftest"
+	"github.com/imsps/imsps/configs"
+	"github.com/imsps/imsps/diameter/dict"
+	"github.com/imsps/imsps/diameter/peer"
+)
+
+// startZhHSS is a stand-in for the HSS simulator's Zh side: MAR answered from LocalVectors.
+func startZhHSS(t *testing.T, lv *bsf.LocalVectors) string {
+	t.Helper()
+	d, err := dict.New(dict.Zh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := peer.NewMux()
+	mux.HandleFunc(dict.Zh, dict.MultimediaAuth, func(ctx context.Context, req *diam.Message) (*diam.Message, error) {
+		impi, _ := peer.String(peer.Find(req.AVP, dict.AVPUserName, 0))
+		var resync *bsf.Resync
+		item := peer.Children(peer.Find(req.AVP, dict.AVPSIPAuthDataItem, dict.Vendor3GPP))
+		if ra, ok := peer.Bytes(peer.Find(item, dict.AVPSIPAuthorization, dict.Vendor3GPP)); ok && len(ra) == 30 {
+			resync = &bsf.Resync{RAND: ra[:16], AUTS: ra[16:]}
+		}
+		v, guss, err := lv.AuthVector(ctx, impi, resync)
+		if errors.Is(err, bsf.ErrUnknownIMPI) {
+			return nil, peer.Experimental(dict.ErrorIMPIUnknown)
+		}
+		if err != nil {
+			return nil, peer.Result(dict.AuthenticationRejected, err.Error())
+		}
+		a := peer.NewAnswer(ctx, req)
+		a.AddAVP(peer.Base(dict.AVPUserName, datatype.UTF8String(impi)))
+		a.AddAVP(peer.Vendor3GPP(dict.AVPSIPNumberAuthItems, true, datatype.Unsigned32(1)))
+		a.AddAVP(peer.Vendor3GPP(dict.AVPSIPAuthDataItem, true, &diam.GroupedAVP{AVP: []*diam.AVP{
+			peer.Vendor3GPP(dict.AVPSIPAuthenticationScheme, true, datatype.UTF8String(bsf.SchemeDigestAKAv1)),
+			peer.Vendor3GPP(dict.AVPSIPAuthenticate, true, datatype.OctetString(append(append([]byte{}, v.RAND...), v.AUTN...))),
+			peer.Vendor3GPP(dict.AVPSIPAuthorization, true, datatype.OctetString(v.XRES)),
+			peer.Vendor3GPP(dict.AVPConfidentialityKey, true, datatype.OctetString(v.CK)),
+			peer.Vendor3GPP(dict.AVPIntegrityKey, true, datatype.OctetString(v.IK)),
+		}}))
+		g, err := bsf.MarshalGUSS(guss)
+		if err != nil {
+			return nil, err
+		}
+		a.AddAVP(peer.Vendor3GPP(dict.AVPGBAUserSecSettings, true, datatype.OctetString(g)))
+		return a, nil
+	})
+	srv, err := peer.NewServer(peer.Options{
+		Local: peer.Identity{OriginHost: "hss.example.com", OriginRealm: "example.com"},
+		Dict:  d, Mux: mux, Log: testLogger(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := listen(t)
+	serve(t, func(ctx context.Context) { srv.Serve(ctx, l) })
+	return l.Addr().String()
+}
+
+// serve runs fn until the test ends.
+func serve(t *testing.T, fn func(ctx context.Context)) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); fn(ctx) }()
+	t.Cleanup(func() { cancel(); wg.Wait() })
+}
+
+// TestDiameterStack runs the whole GBA path over real Diameter connections: the BSF gets
+// vectors over Zh, the proxy gets Ks_NAF over Zn; then tshark decodes every captured
+// message (CER/CEA, DWR, MAR/MAA with resync, BIR/BIA with 5403).
+func TestDiameterStack(t *testing.T) {
+	subs, err := configs.LoadSubscribers("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lv, err := bsf.NewLocalVectors(subs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := testLogger(t)
+	capture := &bsftest.Capture{}
+	ctx := t.Context()
+
+	cfg := bsf.DefaultConfig()
+	cfg.Vectors = "zh"
+	cfg.Zh.Address = startZhHSS(t, lv)
+	zhPeer, err := bsf.NewPeerClient(cfg.Zh, dict.Zh, capture.Tap, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve(t, func(ctx context.Context) { zhPeer.Run(ctx) })
+	zh, err := bsf.NewZhClient(cfg.Zh, zhPeer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(filepath.Join(t.TempDir(), "imsps.db"), store.Options{Timeout: time.Second, NoSync: true, BatchDelay: time.Millisecond, BatchSize: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	b, err := bsf.New(cfg, zh, db, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zn, err := bsf.NewZnServer(cfg.Zn, b, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	znSrv, err := bsf.NewZnPeerServer(cfg.Zn, zn, nil, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	znL := listen(t)
+	serve(t, func(ctx context.Context) { znSrv.Serve(ctx, znL) })
+
+	pcfg := bsf.DefaultAuthProxyConfig()
+	pcfg.Keys = "zn"
+	pcfg.Zn.Address = znL.Addr().String()
+	znPeer, err := bsf.NewPeerClient(pcfg.Zn, dict.Zn, capture.Tap, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve(t, func(ctx context.Context) { znPeer.Run(ctx) })
+	zc, err := bsf.NewZnClient(pcfg.Zn, znPeer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sd, _ := bsf.NewSubscriberData(subs)
+	rec := newRecorder()
+	proxy, err := bsf.NewAuthProxy(pcfg, zc, sd, rec, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ubL, pL := listen(t), listen(t)
+	serve(t, func(ctx context.Context) { b.Serve(ctx, ubL) })
+	serve(t, func(ctx context.Context) { proxy.Serve(ctx, pL) })
+
+	ue := bsftest.NewUE("alice@example.com", demoK, demoOPc)
+	ue.SetSQN(0xfffffffff000) // forces a resync MAR (RAND ‖ AUTS)
+	if err := ue.Bootstrap(ctx, "http://"+ubL.Addr().String()+"/"); err != nil {
+		t.Fatalf("TS 29.109 §6.1: bootstrap with Zh vectors: %v", err)
+	}
+	if ue.Resyncs() != 1 {
+		t.Errorf("resyncs %d, want 1", ue.Resyncs())
+	}
+	url := "http://" + pL.Addr().String() + alicePIDF
+	resp, _ := do(t, ue, http.MethodPut, url, []byte(pidfDoc), nil)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("TS 29.109 §6.2: PUT with Ks_NAF over Zn: %s", resp.Status)
+	}
+	resp, body := do(t, ue, http.MethodGet, url, nil, nil)
+	if resp.StatusCode != http.StatusOK || string(body) != pidfDoc {
+		t.Fatalf("GET back: %s", resp.Status)
+	}
+	if _, err := zc.NAFKey(ctx, "AAAAAAAAAAAAAAAAAAAAAA==@bsf.example.com", bsf.NAFID("127.0.0.1", bsf.UaHTTPDigest)); !errors.Is(err, bsf.ErrBTIDUnknown) {
+		t.Errorf("TS 29.109 §6.3: unknown B-TID over Zn: %v", err)
+	}
+	if _, _, err := zh.AuthVector(ctx, "mallory@example.com", nil); !errors.Is(err, bsf.ErrUnknownIMPI) {
+		t.Errorf("TS 29.109 §6.3: unknown IMPI over Zh: %v", err)
+	}
+
+	text, problems, err := capture.Tshark(t.TempDir(), "zh-zn.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(problems) > 0 {
+		t.Errorf("tshark reports %v:\n%s", problems, text)
+	}
+	for _, want := range []string{
+		"Capabilities-Exchange", "Multimedia-Auth", "SIP-Auth-Data-Item", "Confidentiality-Key", "GBA-UserSecSettings",
+		// Wireshark names 310 "Boostrapping-Info" and 402 "NAF-Hostname": match the codes.
+		"Command Code: Boo", "(310)", "Transaction-Identifier(401)", "(402)", "ME-Key-Material(405)", "Key-ExpiryTime(404)",
+		"BootstrapInfoCreationTime(408)", "DIAMETER_ERROR_TRANSACTION_IDENTIFIER_INVALID (5403)", "DIAMETER_ERROR_IMPI_UNKNOWN (5401)",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("tshark output lacks %q", want)
+		}
+	}
+	t.Logf("tshark decoded %d Diameter messages", capture.Len())
+}
