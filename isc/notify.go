@@ -38,6 +38,7 @@ type Notifier struct {
 	udpAddr  netip.AddrPort
 	tcpAddr  netip.AddrPort
 	closed   bool
+	ready    chan struct{} // closed once Serve attached the listeners
 	inflight sync.WaitGroup
 	big      map[string]*sip.ClientTx // NOTIFYs sent over UDP above sipgo's size limit
 }
@@ -53,7 +54,7 @@ func NewNotifier(cfg Config, log *slog.Logger) (*Notifier, error) {
 		return nil, errors.New("isc: nil logger")
 	}
 	log = log.With("component", "isc")
-	n := &Notifier{cfg: cfg, log: log, big: make(map[string]*sip.ClientTx)}
+	n := &Notifier{cfg: cfg, log: log, big: make(map[string]*sip.ClientTx), ready: make(chan struct{})}
 	stackLog := log.With("layer", "sipgo")
 	ua, err := sipgo.NewUA(
 		sipgo.WithUserAgent(cfg.UserAgent),
@@ -96,8 +97,15 @@ func (n *Notifier) attach(udp net.PacketConn, tcp net.Listener) error {
 		}
 		n.tcpAddr = ap
 	}
+	if udp == nil {
+		close(n.ready)
+	}
 	return nil
 }
+
+// udpReady is called once sipgo reads from the UDP listener, which it registers for
+// sending first: from then on NOTIFYs can leave from it.
+func (n *Notifier) udpReady() { close(n.ready) }
 
 // Close waits for NOTIFYs in flight, then shuts the SIP stack down. It is idempotent.
 func (n *Notifier) Close() error {
@@ -331,6 +339,11 @@ func (n *Notifier) Notify(ctx context.Context, nt as.Notification) error {
 		return ErrServerClosed
 	}
 	defer n.inflight.Done()
+	select { // NOTIFYs leave from the listeners: wait for Serve
+	case <-n.ready:
+	case <-ctx.Done():
+		return fmt.Errorf("NOTIFY %s: not serving yet: %w", nt.Dialog.CallID, ctx.Err())
+	}
 	h, err := planHop(nt.Dialog)
 	if err != nil {
 		return fmt.Errorf("NOTIFY %s: %w", nt.Dialog.CallID, err)
@@ -513,6 +526,6 @@ func (c *datagramConn) WriteMsg(msg sip.Message) error {
 	return err
 }
 
-func (c *datagramConn) Ref(int) int             { return 1 }
+func (c *datagramConn) Ref(int) int            { return 1 }
 func (c *datagramConn) TryClose() (int, error) { return 1, nil }
 func (c *datagramConn) Close() error           { return nil }

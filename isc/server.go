@@ -179,7 +179,8 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 	errc := make(chan error, 2)
 	if udp != nil {
 		s.log.Info("listening", "transport", "udp", "addr", udp.LocalAddr().String())
-		go func() { errc <- s.sip.ServeUDP(udp) }()
+		rc := &readyConn{PacketConn: udp, ready: s.n.udpReady}
+		go func() { errc <- s.sip.ServeUDP(rc) }()
 	}
 	if tcp != nil {
 		s.log.Info("listening", "transport", "tcp", "addr", tcp.Addr().String())
@@ -365,4 +366,17 @@ func hostForURI(h string) string {
 		return "[" + h + "]"
 	}
 	return h
+}
+
+// readyConn reports the first read on a UDP listener: sipgo registers the listener for
+// sending before it starts reading.
+type readyConn struct {
+	net.PacketConn
+	once  sync.Once
+	ready func()
+}
+
+func (c *readyConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	c.once.Do(c.ready)
+	return c.PacketConn.ReadFrom(b)
 }

@@ -218,7 +218,9 @@ func TestSubscribeDialogAndNotify(t *testing.T) {
 	for _, tp := range transports {
 		t.Run(tp, func(t *testing.T) {
 			f, _, udp, tcp := startFake(t, nil)
+			f.mu.Lock()
 			f.body = []byte(pidfBody)
+			f.mu.Unlock()
 			w := newPeer(t, tp)
 			proxy := newPeer(t, tp) // records the NOTIFY that the route set sends through it
 			rr := "<sip:" + proxy.addr + ";lr>"

@@ -2,6 +2,7 @@ package isc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -109,7 +110,7 @@ func startFake(t testing.TB, edit func(*Config)) (*fakePresence, *Server, string
 	go func() { done <- srv.Serve(context.Background(), udp, tcp) }()
 	t.Cleanup(func() {
 		srv.Close()
-		if err := <-done; err != nil {
+		if err := <-done; err != nil && !errors.Is(err, ErrServerClosed) {
 			t.Errorf("Serve: %v", err)
 		}
 	})
@@ -129,6 +130,16 @@ type peer struct {
 }
 
 func newPeer(t testing.TB, transport string) *peer {
+	t.Helper()
+	p := newPeerAt(t, transport, "127.0.0.1:0")
+	if p == nil {
+		t.Fatalf("cannot listen for a %s peer", transport)
+	}
+	return p
+}
+
+// newPeerAt starts a peer listening at addr; nil when the address is taken.
+func newPeerAt(t testing.TB, transport, addr string) *peer {
 	t.Helper()
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("peer"), sipgo.WithUserAgentHostname("127.0.0.1"),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(testLogger(t))),
@@ -160,17 +171,19 @@ func newPeer(t testing.TB, transport string) *peer {
 	})
 	switch transport {
 	case "UDP":
-		l, err := net.ListenPacket("udp", "127.0.0.1:0")
+		l, err := net.ListenPacket("udp", addr)
 		if err != nil {
-			t.Fatal(err)
+			ua.Close()
+			return nil
 		}
 		p.addr = l.LocalAddr().String()
 		go srv.ServeUDP(l)
 		t.Cleanup(func() { l.Close() })
 	default:
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+		l, err := net.Listen("tcp", addr)
 		if err != nil {
-			t.Fatal(err)
+			ua.Close()
+			return nil
 		}
 		p.addr = l.Addr().String()
 		go srv.ServeTCP(l)
@@ -178,6 +191,13 @@ func newPeer(t testing.TB, transport string) *peer {
 	}
 	t.Cleanup(func() { ua.Close() })
 	return p
+}
+
+// answer sets how the peer answers NOTIFYs: status (0 = 200), or not at all.
+func (p *peer) answer(status int, silent bool) {
+	p.mu.Lock()
+	p.status, p.silent = status, silent
+	p.mu.Unlock()
 }
 
 // contact is the peer's Contact URI.
