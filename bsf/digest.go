@@ -12,7 +12,7 @@ import (
 	"github.com/icholy/digest"
 )
 
-// Digest algorithm tokens (RFC 2617 §3.2.1, RFC 3310 §3.1).
+// Digest algorithm tokens (RFC 2617 §3.2.1, RFC 3310 §3).
 const (
 	algMD5     = "MD5"
 	algAKAv1   = "AKAv1-MD5"
@@ -24,7 +24,7 @@ const (
 // this server can check (RFC 2617 §3.2.2).
 var ErrBadCredentials = errors.New("malformed Digest credentials")
 
-// credentials is a parsed Digest Authorization header (RFC 2617 §3.2.2, RFC 3310 §3.2
+// credentials is a parsed Digest Authorization header (RFC 2617 §3.2.2, RFC 3310 §3
 // adds auts).
 type credentials struct {
 	Username  string
@@ -170,7 +170,7 @@ func md5hex(parts ...string) string {
 }
 
 // ha1 is H(username ":" realm ":" password) (RFC 2617 §3.2.2.2); with AKAv1-MD5 the password
-// is RES as raw octets (RFC 3310 §3.1).
+// is RES as raw octets (RFC 3310 §3).
 func ha1(username, realm string, password []byte) string {
 	return md5hex(username, realm, string(password))
 }

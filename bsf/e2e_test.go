@@ -307,3 +307,19 @@ func TestProxyNonceReplay(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func TestProxyStaleNonce(t *testing.T) {
+	l := startLab(t, nil)
+	ue := l.ue(t, "alice@example.com")
+	btid := ue.BTID()
+	if resp, _ := do(t, ue, http.MethodGet, l.proxyURL+alicePIDF, nil, nil); resp.StatusCode != http.StatusNotFound {
+		t.Fatal(resp.Status)
+	}
+	l.clock.Advance(6 * time.Minute) // past nonce_lifetime (5m), within key_lifetime (1h)
+	if resp, _ := do(t, ue, http.MethodGet, l.proxyURL+alicePIDF, nil, nil); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("RFC 2617 §3.2.1: after stale=true the UE retries with the same B-TID: %s", resp.Status)
+	}
+	if ue.BTID() != btid {
+		t.Errorf("a stale nonce must not make the UE bootstrap again (B-TID %s -> %s)", btid, ue.BTID())
+	}
+}

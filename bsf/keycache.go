@@ -49,13 +49,17 @@ func (c *keyCache) NAFKey(ctx context.Context, btid, nafID string) (NAFKey, erro
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.entries) >= c.max {
+		// Full: drop expired entries, then arbitrary ones down to half the bound.
 		for ek, e := range c.entries {
-			if !now.Before(e.Expires) || len(c.entries) >= c.max {
+			if !now.Before(e.Expires) {
 				delete(c.entries, ek)
 			}
-			if len(c.entries) < c.max/2+1 {
+		}
+		for ek := range c.entries {
+			if len(c.entries) <= c.max/2 {
 				break
 			}
+			delete(c.entries, ek)
 		}
 	}
 	c.entries[key] = k

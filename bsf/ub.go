@@ -247,7 +247,7 @@ func (b *BSF) ub(r *http.Request) (reply, error) {
 	bodyHash := md5Body(body)
 	emptyHA1 := ha1(c.Username, c.Realm, nil)
 	if c.AUTS != "" {
-		// RFC 3310 §3.4: synchronisation failure; the response is computed with an empty password.
+		// RFC 3310 §3: synchronisation failure; the response is computed with an empty password.
 		if !responseMatches(c, digestResponse(emptyHA1, c, r.Method, bodyHash)) {
 			log.Info("AUTS with a wrong response; new challenge")
 			return b.challenge(ctx, c.Username, nil, false)
@@ -267,9 +267,9 @@ func (b *BSF) ub(r *http.Request) (reply, error) {
 		}
 		return b.bootstrapped(ctx, c, ch, keyHA1)
 	case responseMatches(c, digestResponse(emptyHA1, c, r.Method, bodyHash)):
-		// RFC 3310 §3.3: the UE found AUTN invalid (MAC failure) and answered with an empty
-		// password; the network is not authenticated, the vector is dropped, and a fresh one
-		// is offered.
+		// RFC 3310 §3: the UE found AUTN invalid (MAC failure) and answered with an empty
+		// password and no auts; the network is not authenticated, the vector is dropped and
+		// a fresh one is offered (the UE decides whether to try again).
 		log.Warn("UE rejected the network (AUTN MAC failure); new challenge")
 		return b.challenge(ctx, c.Username, nil, false)
 	default:

@@ -127,7 +127,7 @@ func TestUbExchange(t *testing.T) {
 			wantStatus: http.StatusForbidden,
 		},
 		{
-			name: "RFC 3310 §3.4: malformed auts -> 400",
+			name: "RFC 3310 §3: malformed auts -> 400",
 			run: func(h *ubHarness) *httptest.ResponseRecorder {
 				a := h.answer(h.send(initialAuth), "alice@example.com", []byte{})
 				return h.send(a + `, auts="AAAA"`)

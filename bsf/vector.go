@@ -21,7 +21,7 @@ type VectorSource interface {
 }
 
 // Resync is the UE's synchronisation failure report: the RAND of the rejected challenge and
-// the AUTS it sent (RFC 3310 §3.3; Zh SIP-Authorization = RAND ‖ AUTS).
+// the AUTS it sent (RFC 3310 §3; Zh SIP-Authorization = RAND ‖ AUTS).
 type Resync struct {
 	RAND []byte // 16 octets
 	AUTS []byte // 14 octets

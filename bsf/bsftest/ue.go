@@ -163,7 +163,7 @@ func (u *UE) answer(wwwAuth, uri string) (auth string, macFailure bool, err erro
 	}
 	macFailure = err != nil
 	c := *chal
-	c.Algorithm = "MD5" // AKAv1-MD5 hashes like MD5 with RES as the password (RFC 3310 §3.1)
+	c.Algorithm = "MD5" // AKAv1-MD5 hashes like MD5 with RES as the password (RFC 3310 §3)
 	c.QOP = []string{u.UbQOP}
 	if !chal.SupportsQOP(u.UbQOP) {
 		c.QOP = chal.QOP
