@@ -192,4 +192,3 @@ func BenchmarkCheckAgainst100Users(b *testing.B) {
 		}
 	}
 }
-
