@@ -76,7 +76,7 @@ func SIPFlows() []Flow {
 				{Label: "modify", SIP: &SIPRequest{Actor: "pua", Method: "PUBLISH", To: "${aor:presentity}", From: "${aor:presentity}",
 					Headers:     []Header{eventPresence, {"SIP-If-Match", "${var:e2}"}},
 					ContentType: "application/pidf+xml", Body: pidf(tuple("t1", "closed")),
-					Expect:      Expect{Status: 200, Save: map[string]string{"e3": "SIP-ETag"}}}},
+					Expect: Expect{Status: 200, Save: map[string]string{"e3": "SIP-ETag"}}}},
 				{Label: "fetch", SIP: subscribe("watcher", "${aor:watcher}", "f", "0")},
 				{Label: "fetch NOTIFY", Notify: &NotifyExpect{Actor: "watcher", Dialog: "f", State: `^terminated`, BodyHas: []string{`<basic>closed</basic>`}}},
 				{Label: "remove", SIP: &SIPRequest{Actor: "pua", Method: "PUBLISH", To: "${aor:presentity}", From: "${aor:presentity}",
@@ -95,7 +95,7 @@ func SIPFlows() []Flow {
 			Steps: []Step{
 				{Label: "no Event", SIP: &SIPRequest{Actor: "pua", Method: "PUBLISH", To: "${aor:presentity}", From: "${aor:presentity}",
 					ContentType: "application/pidf+xml", Body: pidf(tuple("a", "open")),
-					Expect:      Expect{Status: 489, Headers: map[string]string{"Allow-Events": "presence"}}}},
+					Expect: Expect{Status: 489, Headers: map[string]string{"Allow-Events": "presence"}}}},
 				{Label: "unknown Event", SIP: &SIPRequest{Actor: "pua", Method: "PUBLISH", To: "${aor:presentity}", From: "${aor:presentity}",
 					Headers: []Header{{"Event", "no-such-package"}}, ContentType: "application/pidf+xml", Body: pidf(tuple("a", "open")),
 					Expect: Expect{Status: 489, Headers: map[string]string{"Allow-Events": "presence"}}}},
