@@ -40,6 +40,8 @@ type fixture struct {
 	once   sync.Once
 }
 
+func discardLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
 func testConfig() as.Config {
 	cfg := as.DefaultConfig()
 	cfg.Domains = []string{"example.com", "example.org"}
