@@ -6,6 +6,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/imsps/imsps/bsf/bsftest"
 )
 
 // BenchmarkUtGET measures XCAP GETs through the authentication proxy with a cached Ks_NAF
@@ -51,4 +53,15 @@ func BenchmarkUtGET(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkUbBootstrap measures complete Ub runs (401 + 200, one stored session each).
+func BenchmarkUbBootstrap(b *testing.B) {
+	l := startLab(b, nil)
+	for b.Loop() {
+		ue := bsftest.NewUE("alice@example.com", demoK, demoOPc)
+		if err := ue.Bootstrap(b.Context(), l.ubURL); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

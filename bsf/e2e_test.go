@@ -103,6 +103,7 @@ func TestIntendedIdentity(t *testing.T) {
 		{"TS 24.109 §5.3.2: own alias is asserted", `"tel:+15550100"`, http.StatusOK, `"tel:+15550100"`},
 		{"TS 24.109 §5.3.2: own default identity", `"sip:alice@example.com"`, http.StatusOK, `"sip:alice@example.com"`},
 		{"TS 24.109 §5.3.2: another user's identity -> 403", `"sip:bob@example.com"`, http.StatusForbidden, ""},
+		{"TS 24.109 §5.3.2: unquoted own identity", `tel:+15550100`, http.StatusOK, `"tel:+15550100"`},
 	}
 	l.rec.docs[alicePIDF] = []byte(pidfDoc)
 	for _, tc := range tests {
@@ -321,5 +322,17 @@ func TestProxyStaleNonce(t *testing.T) {
 	}
 	if ue.BTID() != btid {
 		t.Errorf("a stale nonce must not make the UE bootstrap again (B-TID %s -> %s)", btid, ue.BTID())
+	}
+}
+
+func TestProxyReplacesForgedAssertedIdentity(t *testing.T) {
+	l := startLab(t, nil)
+	ue := l.ue(t, "alice@example.com")
+	resp, _ := do(t, ue, http.MethodGet, l.proxyURL+alicePIDF, nil, map[string]string{bsf.HeaderAssertedIdentity: `"sip:bob@example.com"`})
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatal(resp.Status)
+	}
+	if a, _ := l.rec.last(); a != `"sip:alice@example.com"` {
+		t.Errorf("TS 24.109 §5.3.2: a UE's own X-3GPP-Asserted-Identity must not pass the proxy; XCAP got %q", a)
 	}
 }
