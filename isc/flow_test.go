@@ -90,7 +90,7 @@ func (d *dialog) notify(t *testing.T, wantState string) *sip.Request {
 	return n
 }
 
-func publish(t *testing.T, ua *isctest.UA, server, aor string, body []byte, hdrs ...string) *sip.Response {
+func publish(t testing.TB, ua *isctest.UA, server, aor string, body []byte, hdrs ...string) *sip.Response {
 	t.Helper()
 	hs := append([]string{"From: <" + aor + ">;tag=" + sip.GenerateTagN(8), "To: <" + aor + ">", "Event: presence"}, hdrs...)
 	if body != nil {
