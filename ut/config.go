@@ -21,14 +21,14 @@ type Config struct {
 	Admins []string `yaml:"admins"`
 	// SubscribersFile is the subscriber file for Digest/Basic users and identity aliases
 	// (configs.LoadSubscribers; empty: the built-in demo users).
-	SubscribersFile string `yaml:"subscribers_file"`
+	SubscribersFile string       `yaml:"subscribers_file"`
 	Digest          DigestConfig `yaml:"digest"`
 	// BasicOverTLS allows Basic authentication on TLS connections only.
 	BasicOverTLS bool `yaml:"basic_over_tls"`
 	// MaxDocumentSize is the largest XML document, in bytes (413 above).
 	MaxDocumentSize int `yaml:"max_document_size"`
 	// MaxDocumentsPerUser bounds a user's XML documents plus MIME objects (413 above).
-	MaxDocumentsPerUser int `yaml:"max_documents_per_user"`
+	MaxDocumentsPerUser int        `yaml:"max_documents_per_user"`
 	MIME                MIMEConfig `yaml:"mime"`
 	// ReadHeaderTimeout and IdleTimeout configure the HTTP server.
 	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`

@@ -226,6 +226,10 @@ func (s *Server) handle(r *http.Request, trustAsserted bool) (reply, error) {
 		return reply{}, err
 	}
 	write := r.Method == http.MethodPut || r.Method == http.MethodDelete
+	if _, gen := s.usages[u.AUID].(Generator); gen && write {
+		// Generated documents are read-only for everyone (the AUID list is public in xcap-caps).
+		return reply{}, &MethodNotAllowedError{Allow: "GET"}
+	}
 	if err := authorize(id, u, write); err != nil {
 		return reply{}, err
 	}

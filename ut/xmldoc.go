@@ -295,8 +295,8 @@ func scanStartTag(src []byte, e *xelem, t xml.StartElement) error {
 	e.nameEnd = p
 	e.lastAttrEnd = p
 	type rawAttr struct {
-		name                                   xml.Name
-		value                                  string
+		name                                  xml.Name
+		value                                 string
 		wsStart, start, end, valStart, valEnd int
 	}
 	var raws []rawAttr
