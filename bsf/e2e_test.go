@@ -2,6 +2,7 @@ package bsf_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -334,5 +335,24 @@ func TestProxyReplacesForgedAssertedIdentity(t *testing.T) {
 	}
 	if a, _ := l.rec.last(); a != `"sip:alice@example.com"` {
 		t.Errorf("TS 24.109 §5.3.2: a UE's own X-3GPP-Asserted-Identity must not pass the proxy; XCAP got %q", a)
+	}
+}
+
+func TestServeClose(t *testing.T) {
+	l := startLab(t, nil)
+	ub := listen(t)
+	done := make(chan error, 1)
+	go func() { done <- l.bsf.Serve(context.Background(), ub) }()
+	if err := bsftest.NewUE("bob@example.com", demoK, demoOPc).Bootstrap(t.Context(), "http://"+ub.Addr().String()+"/"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.bsf.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("Serve after Close: %v", err)
+	}
+	if err := l.bsf.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
 	}
 }

@@ -47,6 +47,7 @@ type BSF struct {
 
 	srvMu sync.Mutex
 	srv   *http.Server
+	stop  context.CancelFunc
 }
 
 // challenge is an outstanding AKA challenge (one nonce, one vector, one answer).
@@ -110,21 +111,24 @@ func (b *BSF) Handler() http.Handler { return http.HandlerFunc(b.serveUb) }
 
 // Serve serves Ub on l until ctx ends, and sweeps expired sessions meanwhile.
 func (b *BSF) Serve(ctx context.Context, l net.Listener) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	srv := &http.Server{Handler: b.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	b.srvMu.Lock()
-	b.srv = srv
+	b.srv, b.stop = srv, cancel
 	b.srvMu.Unlock()
 	go b.sweepLoop(ctx)
 	return serveHTTP(ctx, srv, l, nil)
 }
 
-// Close stops serving; it is idempotent.
+// Close stops serving and sweeping; it is idempotent.
 func (b *BSF) Close() error {
 	b.srvMu.Lock()
 	defer b.srvMu.Unlock()
 	if b.srv == nil {
 		return nil
 	}
+	b.stop()
 	return b.srv.Close()
 }
 
