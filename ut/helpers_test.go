@@ -66,9 +66,9 @@ func (u *listUsage) Changed(ctx context.Context, key ut.DocumentKey, body []byte
 // pidfUsage allows only documents named "index" (RFC 4827 §5).
 type pidfUsage struct{}
 
-func (pidfUsage) AUID() string                                 { return "pidf-manipulation" }
-func (pidfUsage) MediaType() string                            { return "application/pidf+xml" }
-func (pidfUsage) DefaultNamespace() string                     { return "urn:ietf:params:xml:ns:pidf" }
+func (pidfUsage) AUID() string                                    { return "pidf-manipulation" }
+func (pidfUsage) MediaType() string                               { return "application/pidf+xml" }
+func (pidfUsage) DefaultNamespace() string                        { return "urn:ietf:params:xml:ns:pidf" }
 func (pidfUsage) Check(ctx context.Context, c ut.Candidate) error { return nil }
 func (pidfUsage) AllowName(k ut.DocumentKey) error {
 	if k.Global() || k.Name != "index" {
@@ -80,9 +80,9 @@ func (pidfUsage) AllowName(k ut.DocumentKey) error {
 // capsUsage generates a global document.
 type capsUsage struct{}
 
-func (capsUsage) AUID() string                                 { return "xcap-caps" }
-func (capsUsage) MediaType() string                            { return "application/xcap-caps+xml" }
-func (capsUsage) DefaultNamespace() string                     { return "urn:ietf:params:xml:ns:xcap-caps" }
+func (capsUsage) AUID() string                                    { return "xcap-caps" }
+func (capsUsage) MediaType() string                               { return "application/xcap-caps+xml" }
+func (capsUsage) DefaultNamespace() string                        { return "urn:ietf:params:xml:ns:xcap-caps" }
 func (capsUsage) Check(ctx context.Context, c ut.Candidate) error { return nil }
 func (capsUsage) Generate(ctx context.Context, k ut.DocumentKey, docs ut.DocumentReader) ([]byte, error) {
 	if !k.Global() || k.Name != "index" {
