@@ -65,13 +65,6 @@ func (t *timers) cancel(s *timerSlot) bool {
 	return true
 }
 
-// armed reports whether s is in the heap.
-func (t *timers) armed(s *timerSlot) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return s.idx != 0
-}
-
 // popDue removes up to max slots due at or before now and appends them to out.
 func (t *timers) popDue(now int64, out []*timerSlot, max int) []*timerSlot {
 	t.mu.Lock()
@@ -92,12 +85,6 @@ func (t *timers) next() (int64, bool) {
 		return 0, false
 	}
 	return t.h[0].at, true
-}
-
-func (t *timers) len() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.h)
 }
 
 func (t *timers) remove(i int) {
