@@ -257,6 +257,9 @@ func loadTLS(c TLSConfig) (*tls.Config, error) {
 	return tc, nil
 }
 
+// Handler returns the proxy as an http.Handler (it is one; for symmetry with BSF.Handler).
+func (p *AuthProxy) Handler() http.Handler { return p }
+
 // Serve serves the proxy on l (HTTPS when tls.cert_file is set) until ctx ends.
 func (p *AuthProxy) Serve(ctx context.Context, l net.Listener) error {
 	srv := &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second, TLSConfig: p.tls}
