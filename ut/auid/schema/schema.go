@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"path"
 	"sync"
+	"unicode/utf8"
 
 	xsd "github.com/jacoelho/xsd"
 	"github.com/jacoelho/xsd/xsderrors"
@@ -98,6 +99,9 @@ func (v *Validator) Validate(ctx context.Context, body []byte) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return &ut.Conflict{Tag: TagNotWellFormed, Phrase: "empty document"}
 	}
+	if !utf8.Valid(body) {
+		return &ut.Conflict{Tag: TagNotUTF8, Phrase: "the document is not valid UTF-8"}
+	}
 	var err error
 	if s, ok := v.sessions.Get().(*xsd.Session); ok && s != nil {
 		err = s.Validate(ctx, bytes.NewReader(body))
@@ -155,14 +159,18 @@ func conflict(ctx context.Context, err error) error {
 
 // phrase renders the validator's diagnostic as "<path> line <n>: <message>".
 func phrase(e *xsderrors.Error) string {
+	msg := e.Message
+	if msg == "" {
+		msg = string(e.Code)
+	}
 	where := e.Path
 	if where == "" {
 		where = "/"
 	}
 	if e.Line > 0 {
-		return fmt.Sprintf("%s line %d: %s", where, e.Line, e.Message)
+		return fmt.Sprintf("%s line %d: %s", where, e.Line, msg)
 	}
-	return fmt.Sprintf("%s: %s", where, e.Message)
+	return fmt.Sprintf("%s: %s", where, msg)
 }
 
 // rootName returns the namespace-resolved name of body's document element.
