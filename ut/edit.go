@@ -76,7 +76,7 @@ func namespaceBindings(e *xelem) []byte {
 
 // putElement creates or replaces the element the selector names with the body (§8.2.3,
 // §8.2.4). It returns the new document and whether the element was created.
-func putElement(d *xdoc, ns nameSpace, sel *NodeSelector, body []byte, ancestor ancestorFunc) ([]byte, bool, error) {
+func putElement(d *xdoc, ns nameSpace, sel *NodeSelector, body []byte, ancestor ancestorFunc) (*xdoc, bool, error) {
 	src := d.src
 	steps := sel.Steps
 	parent, k := ns.walk(d, steps[:len(steps)-1])
@@ -120,7 +120,7 @@ func putElement(d *xdoc, ns nameSpace, sel *NodeSelector, body []byte, ancestor 
 	if e, _ := ns.walk(nd, steps); e == nil || e.start != at || e.end != at+len(frag) {
 		return nil, false, &Conflict{Tag: "cannot-insert", Phrase: "the request URI would not select the element put"}
 	}
-	return out, created, nil
+	return nd, created, nil
 }
 
 // insertElement places a new element among parent's children (§8.2.3): with a position
@@ -181,7 +181,7 @@ func checkAttValue(body []byte) error {
 }
 
 // putAttribute creates or replaces an attribute (§8.2.3, §8.2.4).
-func putAttribute(d *xdoc, ns nameSpace, sel *NodeSelector, body []byte, ancestor ancestorFunc) ([]byte, bool, error) {
+func putAttribute(d *xdoc, ns nameSpace, sel *NodeSelector, body []byte, ancestor ancestorFunc) (*xdoc, bool, error) {
 	src := d.src
 	e, k := ns.walk(d, sel.Steps)
 	if e == nil {
@@ -253,12 +253,12 @@ func putAttribute(d *xdoc, ns nameSpace, sel *NodeSelector, body []byte, ancesto
 	if a == nil || !bytes.Equal(out[a.valStart:a.valEnd], body) || (a.valStart != valAt && a.valStart != valAt+1) {
 		return nil, false, &Conflict{Tag: "cannot-insert", Phrase: "the request URI would not select the attribute put"}
 	}
-	return out, created, nil
+	return nd, created, nil
 }
 
 // deleteNode removes the element or attribute the selector names (§8.3). An element goes
 // with the whitespace that indented it.
-func deleteNode(d *xdoc, ns nameSpace, sel *NodeSelector) ([]byte, error) {
+func deleteNode(d *xdoc, ns nameSpace, sel *NodeSelector) (*xdoc, error) {
 	src := d.src
 	e, _ := ns.walk(d, sel.Steps)
 	if e == nil {
@@ -288,5 +288,5 @@ func deleteNode(d *xdoc, ns nameSpace, sel *NodeSelector) ([]byte, error) {
 	if ne != nil && (sel.Attribute == nil || ns.attribute(ne, *sel.Attribute) != nil) {
 		return nil, &Conflict{Tag: "cannot-delete", Phrase: "the request URI would still select a node"}
 	}
-	return out, nil
+	return nd, nil
 }

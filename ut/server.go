@@ -396,7 +396,7 @@ func (s *Server) put(ctx context.Context, r *http.Request, u URI, au AppUsage) (
 	if err != nil {
 		return reply{}, err
 	}
-	// Problems with the body are reported after the preconditions (RFC 4825 §8.2.5, the
+	// Problems with the body are reported after the preconditions (RFC 4825 §7.11: the
 	// preconditions come first), so they are only computed here.
 	var bodyErr error
 	want := au.MediaType()
@@ -407,10 +407,11 @@ func (s *Server) put(ctx context.Context, r *http.Request, u URI, au AppUsage) (
 	default:
 		want = mimeXCAPElement
 	}
+	var parsed *xdoc
 	if got := mediaType(r.Header.Get("Content-Type")); got != want {
 		bodyErr = &UnsupportedMediaTypeError{Got: got, Want: want}
 	} else if u.Node == nil {
-		if _, err := parseXML(body); err != nil {
+		if parsed, err = parseXML(body); err != nil {
 			bodyErr = xmlConflict(err, false)
 		}
 	}
@@ -419,127 +420,169 @@ func (s *Server) put(ctx context.Context, r *http.Request, u URI, au AppUsage) (
 			bodyErr = namer.AllowName(key)
 		}
 	}
+	if u.Node == nil {
+		return s.commit(ctx, r, u, au, func(cur *xdoc, exists bool) (*xdoc, bool, error) {
+			if bodyErr != nil {
+				return nil, false, bodyErr
+			}
+			return parsed, !exists, nil
+		})
+	}
 	ns := nameSpace{au.DefaultNamespace(), u.Namespaces}
-	etag := s.newETag()
-	var (
-		newDoc  []byte
-		created bool
-	)
-	err = s.st.Update(ctx, func(tx as.Tx) error {
-		v := tx.Get(as.BucketDocuments, docKey(key))
-		var curETag string
-		var cur []byte
-		if v != nil {
-			var err error
-			if curETag, _, cur, err = decodeRecord(v, false); err != nil {
-				return fmt.Errorf("%s: %w", docKey(key), err)
-			}
-		}
-		if err := preconditions(r, v != nil, curETag); err != nil {
-			return err
-		}
+	return s.commit(ctx, r, u, au, func(cur *xdoc, exists bool) (*xdoc, bool, error) {
 		if bodyErr != nil {
-			return bodyErr
+			return nil, false, bodyErr
 		}
-		switch {
-		case u.Node == nil:
-			newDoc, created = body, v == nil
-		case v == nil:
-			return &Conflict{Tag: "no-parent", Ancestor: s.absolute(r, URI{AUID: u.AUID, XUI: u.XUI})}
-		default:
-			d, err := parseXML(cur)
-			if err != nil {
-				return fmt.Errorf("stored document %s: %w", docKey(key), err)
-			}
-			if u.Node.Attribute != nil {
-				newDoc, created, err = putAttribute(d, ns, u.Node, body, s.ancestors(r, u))
-			} else {
-				newDoc, created, err = putElement(d, ns, u.Node, body, s.ancestors(r, u))
-			}
-			if err != nil {
-				return err
-			}
-			if len(newDoc) > s.cfg.MaxDocumentSize {
-				return &TooLargeError{What: "document"}
-			}
+		if !exists {
+			return nil, false, &Conflict{Tag: "no-parent", Ancestor: s.absolute(r, URI{AUID: u.AUID, XUI: u.XUI})}
 		}
-		if v == nil && !key.Global() {
-			n, err := countUserDocs(tx, s.auids, key.XUI)
-			if err != nil {
-				return err
-			}
-			if n >= s.cfg.MaxDocumentsPerUser {
-				return &TooLargeError{What: "documents per user"}
-			}
+		var nd *xdoc
+		var created bool
+		var err error
+		if u.Node.Attribute != nil {
+			nd, created, err = putAttribute(cur, ns, u.Node, body, s.ancestors(r, u))
+		} else {
+			nd, created, err = putElement(cur, ns, u.Node, body, s.ancestors(r, u))
 		}
-		if err := au.Check(ctx, Candidate{Key: key, Body: newDoc,
-			Documents: txReader{tx: tx, pending: &key, pendingDoc: newDoc}}); err != nil {
-			return err
+		if err == nil && len(nd.src) > s.cfg.MaxDocumentSize {
+			return nil, false, &TooLargeError{What: "document"}
 		}
-		return tx.Put(as.BucketDocuments, docKey(key), encodeRecord(etag, "", false, newDoc))
+		return nd, created, err
 	})
-	if err != nil {
-		return reply{}, err
-	}
-	s.changed(ctx, au, key, newDoc)
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-	}
-	return reply{status: status, etag: etag}, nil
 }
 
 func (s *Server) delete(ctx context.Context, r *http.Request, u URI, au AppUsage) (reply, error) {
-	key := u.Key()
 	if u.Node != nil && u.Node.Namespaces {
 		return reply{}, &MethodNotAllowedError{Allow: "GET"}
 	}
 	ns := nameSpace{au.DefaultNamespace(), u.Namespaces}
-	etag := s.newETag()
-	var newDoc []byte
-	err := s.st.Update(ctx, func(tx as.Tx) error {
-		v := tx.Get(as.BucketDocuments, docKey(key))
-		var curETag string
-		var cur []byte
-		if v != nil {
-			var err error
-			if curETag, _, cur, err = decodeRecord(v, false); err != nil {
-				return fmt.Errorf("%s: %w", docKey(key), err)
-			}
+	rep, err := s.commit(ctx, r, u, au, func(cur *xdoc, exists bool) (*xdoc, bool, error) {
+		if !exists {
+			return nil, false, ErrNotFound
 		}
-		if err := preconditions(r, v != nil, curETag); err != nil {
-			return err
+		if u.Node == nil {
+			return nil, false, nil // the document goes
 		}
-		if v == nil {
-			return ErrNotFound
-		}
-		newDoc = nil
-		if u.Node != nil {
-			d, err := parseXML(cur)
-			if err != nil {
-				return fmt.Errorf("stored document %s: %w", docKey(key), err)
-			}
-			if newDoc, err = deleteNode(d, ns, u.Node); err != nil {
-				return err
-			}
-		}
-		if newDoc == nil {
-			return tx.Delete(as.BucketDocuments, docKey(key))
-		}
-		if err := au.Check(ctx, Candidate{Key: key, Body: newDoc,
-			Documents: txReader{tx: tx, pending: &key, pendingDoc: newDoc}}); err != nil {
-			return err
-		}
-		return tx.Put(as.BucketDocuments, docKey(key), encodeRecord(etag, "", false, newDoc))
+		nd, err := deleteNode(cur, ns, u.Node)
+		return nd, false, err
 	})
 	if err != nil {
-		return reply{}, err
+		return rep, err
 	}
-	s.changed(ctx, au, key, newDoc)
-	if newDoc == nil {
-		return reply{status: http.StatusOK}, nil
+	rep.status = http.StatusOK
+	return rep, nil
+}
+
+// errSnapshotStale makes commit try again: the document changed between the snapshot the
+// edit was computed on and the write transaction.
+var errSnapshotStale = errors.New("document changed meanwhile")
+
+// editFunc computes the new document from the current one (nil and !exists when there is
+// none). It returns nil to delete the document, and whether the write created something.
+type editFunc func(cur *xdoc, exists bool) (next *xdoc, created bool, err error)
+
+// commit runs a write: preconditions, the edit, the document limits, the usage's Check,
+// and the store write. The edit (parsing and splicing) runs on a snapshot outside the
+// store's write transaction, so that group commits are not held up by XML work; the write
+// transaction re-checks that the document is still the snapshot (its ETag) and otherwise
+// starts again. Preconditions are evaluated before anything else.
+func (s *Server) commit(ctx context.Context, r *http.Request, u URI, au AppUsage, edit editFunc) (reply, error) {
+	key := u.Key()
+	for attempt := 0; ; attempt++ {
+		snapETag, snap, exists, err := s.snapshot(ctx, key)
+		if err != nil {
+			return reply{}, err
+		}
+		if err := preconditions(r, exists, snapETag); err != nil {
+			return reply{}, err
+		}
+		next, created, err := edit(snap, exists)
+		if err != nil {
+			return reply{}, err
+		}
+		etag := s.newETag()
+		var body []byte
+		if next != nil {
+			body = next.src
+		}
+		err = s.st.Update(ctx, func(tx as.Tx) error {
+			v := tx.Get(as.BucketDocuments, docKey(key))
+			cur := ""
+			if v != nil {
+				var err error
+				if cur, _, _, err = decodeRecord(v, false); err != nil {
+					return fmt.Errorf("%s: %w", docKey(key), err)
+				}
+			}
+			if (v != nil) != exists || cur != snapETag {
+				return errSnapshotStale
+			}
+			if next == nil {
+				return tx.Delete(as.BucketDocuments, docKey(key))
+			}
+			if !exists && !key.Global() {
+				n, err := countUserDocs(tx, s.auids, key.XUI)
+				if err != nil {
+					return err
+				}
+				if n >= s.cfg.MaxDocumentsPerUser {
+					return &TooLargeError{What: "documents per user"}
+				}
+			}
+			if err := au.Check(ctx, Candidate{Key: key, Body: body,
+				Documents: txReader{tx: tx, pending: &key, pendingDoc: body}}); err != nil {
+				return err
+			}
+			return tx.Put(as.BucketDocuments, docKey(key), encodeRecord(etag, "", false, body))
+		})
+		if errors.Is(err, errSnapshotStale) && attempt < 100 {
+			continue
+		}
+		if err != nil {
+			return reply{}, err
+		}
+		if next != nil {
+			s.cache.put(key, etag, next)
+		}
+		s.changed(ctx, au, key, body)
+		if next == nil {
+			return reply{status: http.StatusOK}, nil
+		}
+		status := http.StatusOK
+		if created {
+			status = http.StatusCreated
+		}
+		return reply{status: status, etag: etag}, nil
 	}
-	return reply{status: http.StatusOK, etag: etag}, nil
+}
+
+// snapshot reads a document's ETag and parsed content (from the cache when it is current).
+func (s *Server) snapshot(ctx context.Context, key DocumentKey) (etag string, doc *xdoc, exists bool, err error) {
+	var body []byte
+	err = s.st.View(ctx, func(tx as.Tx) error {
+		v := tx.Get(as.BucketDocuments, docKey(key))
+		if v == nil {
+			return nil
+		}
+		exists = true
+		var b []byte
+		var err error
+		if etag, _, b, err = decodeRecord(v, false); err != nil {
+			return fmt.Errorf("%s: %w", docKey(key), err)
+		}
+		if doc = s.cache.get(key, etag); doc == nil {
+			body = bytes.Clone(b)
+		}
+		return nil
+	})
+	if err != nil || !exists || doc != nil {
+		return etag, doc, exists, err
+	}
+	if doc, err = parseXML(body); err != nil {
+		return "", nil, false, fmt.Errorf("stored document %s: %w", docKey(key), err)
+	}
+	s.cache.put(key, etag, doc)
+	return etag, doc, true, nil
 }
 
 // changed tells an observing application usage after the commit.

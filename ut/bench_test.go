@@ -1,0 +1,143 @@
+package ut_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/imsps/imsps/as/store"
+	"github.com/imsps/imsps/ut"
+	"github.com/imsps/imsps/ut/uttest"
+)
+
+// Benchmarks: a loopback HTTP load generator (workers goroutines with keep-alive) against
+// the server on the bbolt store (durable: fsync on every group commit). ns/op is wall time
+// per request, so req/s = 1e9 / ns/op, also reported as the req/s metric.
+//
+//	go test ./ut -run '^$' -bench . -benchtime 3s
+
+const benchWorkers = 32
+
+func list20() string {
+	var b strings.Builder
+	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
+	b.WriteString(`<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists">` + "\n")
+	b.WriteString(`  <list name="friends">` + "\n")
+	for i := range 20 {
+		fmt.Fprintf(&b, "    <entry uri=\"sip:user%d@example.com\">\n      <display-name>User %d</display-name>\n    </entry>\n", i, i)
+	}
+	b.WriteString("  </list>\n</resource-lists>\n")
+	return b.String()
+}
+
+func benchServer(b *testing.B) *uttest.Server {
+	st, err := store.Open(filepath.Join(b.TempDir(), "imsps.db"), store.DefaultOptions())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	cfg := testConfig()
+	cfg.MaxDocumentsPerUser = 1 << 20
+	return uttest.Start(b, cfg, st, []ut.AppUsage{&listUsage{}})
+}
+
+type benchReq struct {
+	method, path, ctype, body, who string
+	want                           int
+}
+
+// load runs b.Loop over a pool of workers; next gives the request for iteration i.
+func load(b *testing.B, srv *uttest.Server, next func(i int) benchReq) {
+	tr := &http.Transport{MaxIdleConnsPerHost: benchWorkers, MaxConnsPerHost: benchWorkers}
+	client := &http.Client{Transport: tr}
+	defer tr.CloseIdleConnections()
+	work := make(chan benchReq, benchWorkers)
+	var wg sync.WaitGroup
+	var failed sync.Once
+	for range benchWorkers {
+		wg.Go(func() {
+			for r := range work {
+				req, _ := http.NewRequest(r.method, srv.HTTP.URL, strings.NewReader(r.body))
+				req.URL.Opaque = strings.TrimPrefix(srv.Root, srv.HTTP.URL) + r.path
+				req.Header.Set("X-3GPP-Asserted-Identity", `"`+r.who+`"`)
+				if r.ctype != "" {
+					req.Header.Set("Content-Type", r.ctype)
+				}
+				res, err := client.Do(req)
+				if err != nil {
+					failed.Do(func() { b.Error(err) })
+					continue
+				}
+				_, _ = io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				if res.StatusCode != r.want {
+					failed.Do(func() { b.Errorf("%s %s: %d, want %d", r.method, r.path, res.StatusCode, r.want) })
+				}
+			}
+		})
+	}
+	i := 0
+	for b.Loop() {
+		work <- next(i)
+		i++
+	}
+	close(work)
+	wg.Wait()
+	b.ReportMetric(float64(i)/b.Elapsed().Seconds(), "req/s")
+}
+
+func user(i int) string { return fmt.Sprintf("sip:bench%d@example.com", i%benchWorkers) }
+func docOf(i int) string {
+	return "/resource-lists/users/" + user(i) + "/index"
+}
+
+func seed(b *testing.B, srv *uttest.Server) {
+	doc := list20()
+	for i := range benchWorkers {
+		rec := serveDirect(srv.AssertedHandler(), "PUT", "/xcap-root"+docOf(i), user(i), rlType, doc, nil)
+		if rec.Code != 201 {
+			b.Fatalf("seed: %d %s", rec.Code, rec.Body.String())
+		}
+	}
+}
+
+func BenchmarkGETDocument(b *testing.B) {
+	srv := benchServer(b)
+	seed(b, srv)
+	load(b, srv, func(i int) benchReq {
+		return benchReq{method: "GET", path: docOf(i), who: user(i), want: 200}
+	})
+}
+
+func BenchmarkGETElement(b *testing.B) {
+	srv := benchServer(b)
+	seed(b, srv)
+	load(b, srv, func(i int) benchReq {
+		return benchReq{method: "GET", path: docOf(i) + fmt.Sprintf(`/~~/resource-lists/list[@name="friends"]/entry[@uri="sip:user%d@example.com"]`, i%20),
+			who: user(i), want: 200}
+	})
+}
+
+func BenchmarkPUTDocument(b *testing.B) {
+	srv := benchServer(b)
+	seed(b, srv)
+	doc := list20()
+	load(b, srv, func(i int) benchReq {
+		return benchReq{method: "PUT", path: docOf(i), who: user(i), ctype: rlType, body: doc, want: 200}
+	})
+}
+
+func BenchmarkPUTElement(b *testing.B) {
+	srv := benchServer(b)
+	seed(b, srv)
+	load(b, srv, func(i int) benchReq {
+		n := i % 20
+		return benchReq{method: "PUT", path: docOf(i) + fmt.Sprintf(`/~~/resource-lists/list[@name="friends"]/entry[@uri="sip:user%d@example.com"]`, n),
+			who: user(i), ctype: elType, want: 200,
+			body: fmt.Sprintf("<entry uri=\"sip:user%d@example.com\">\n      <display-name>User %d v%d</display-name>\n    </entry>", n, n, i)}
+	})
+}
