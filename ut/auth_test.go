@@ -148,15 +148,12 @@ func TestAssertedHandler(t *testing.T) {
 func TestBasicOverTLS(t *testing.T) {
 	cfg := ut.DefaultConfig()
 	cfg.BasicOverTLS = true
-	lu := &listUsage{}
-	srv, err := ut.New(cfg, nil, []ut.AppUsage{lu}, nil)
-	if err == nil {
-		t.Fatal("RFC4825: New accepted a nil store")
+	if _, err := ut.New(cfg, nil, []ut.AppUsage{&listUsage{}}, nil); err == nil {
+		t.Fatal("New accepted a nil store")
 	}
 	e := start(t, cfg)
 	ts := httptest.NewTLSServer(e.srv.Handler())
 	defer ts.Close()
-	_ = srv
 	client := ts.Client()
 	client.Transport.(*http.Transport).TLSClientConfig = &tls.Config{InsecureSkipVerify: true}
 	req, _ := http.NewRequest("GET", ts.URL+"/xcap-root"+aliceDoc, nil)

@@ -48,8 +48,8 @@ type AttrTest struct {
 	Value string
 }
 
-// SelectorError is a malformed node selector: the server answers 400 (RFC 4825 §8.1? and
-// §6.3, an invalid URI).
+// SelectorError is a malformed node selector, or one using a prefix the xmlns() query
+// does not bind: the server answers 400 (RFC 4825 §6.3, §6.4).
 type SelectorError struct {
 	Selector string
 	Reason   string
