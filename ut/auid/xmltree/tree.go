@@ -86,7 +86,7 @@ func (e *Element) Lookup(prefix string) (string, bool) {
 // processing instructions, CDATA, the five predefined entities and character references)
 // and refuses DTDs.
 func Parse(body []byte) (*Element, error) {
-	p := parser{b: body}
+	p := parser{b: body, names: make(map[string]string, 16)}
 	root, err := p.document()
 	if err != nil {
 		return nil, fmt.Errorf("%w at byte %d: %v", ErrSyntax, p.i, err)
@@ -98,6 +98,21 @@ type parser struct {
 	b     []byte
 	i     int
 	scope []Binding // in-scope declarations, innermost last
+	// names interns element and attribute names, which repeat throughout a document.
+	names map[string]string
+	raws  []rawAttr // scratch for one start tag
+}
+
+type rawAttr struct{ name, value string }
+
+// intern returns b as a string, sharing one copy per distinct name.
+func (p *parser) intern(b []byte) string {
+	if s, ok := p.names[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	p.names[s] = s
+	return s
 }
 
 func (p *parser) document() (*Element, error) {
@@ -106,7 +121,28 @@ func (p *parser) document() (*Element, error) {
 		return nil, errors.New("not UTF-8")
 	}
 	var root, cur *Element
-	var text strings.Builder
+	// The element's text: pending is the one raw segment seen since the last tag (not yet
+	// decoded); text collects several segments (CDATA, text around comments).
+	var (
+		text    strings.Builder
+		pending []byte
+		multi   bool
+	)
+	flush := func() error {
+		err := unescape(&text, pending)
+		pending, multi = nil, true
+		return err
+	}
+	reset := func() error {
+		var err error
+		if bytes.IndexByte(pending, '&') >= 0 { // still must be well-formed
+			var discard strings.Builder
+			err = unescape(&discard, pending)
+		}
+		text.Reset()
+		pending, multi = nil, false
+		return err
+	}
 	depth := 0
 	// marks holds len(p.scope) at each open element.
 	marks := make([]int, 0, 16)
@@ -123,6 +159,13 @@ func (p *parser) document() (*Element, error) {
 					return nil, errors.New("text outside the document element")
 				}
 				continue
+			}
+			if pending == nil && !multi {
+				pending = raw
+				continue
+			}
+			if err := flush(); err != nil {
+				return nil, err
 			}
 			if err := unescape(&text, raw); err != nil {
 				return nil, err
@@ -151,6 +194,9 @@ func (p *parser) document() (*Element, error) {
 			if j < 0 {
 				return nil, errors.New("unterminated CDATA section")
 			}
+			if err := flush(); err != nil {
+				return nil, err
+			}
 			text.Write(rest[9 : 9+j])
 			p.i += 9 + j + 3
 		case bytes.HasPrefix(rest, []byte("<!")):
@@ -166,11 +212,28 @@ func (p *parser) document() (*Element, error) {
 				return nil, errors.New("malformed end tag")
 			}
 			p.i++
-			if name != qname(cur.Prefix, cur.Local) {
+			if !matches(name, cur.Prefix, cur.Local) {
 				return nil, fmt.Errorf("end tag %s does not match %s", name, qname(cur.Prefix, cur.Local))
 			}
-			cur.Text += text.String()
-			text.Reset()
+			if len(cur.Children) == 0 {
+				switch {
+				case multi:
+					if err := flush(); err != nil {
+						return nil, err
+					}
+					cur.Text = text.String()
+				case bytes.IndexByte(pending, '&') < 0:
+					cur.Text = string(pending)
+				default:
+					if err := flush(); err != nil {
+						return nil, err
+					}
+					cur.Text = text.String()
+				}
+			}
+			if err := reset(); err != nil {
+				return nil, err
+			}
 			p.scope = p.scope[:marks[len(marks)-1]]
 			marks = marks[:len(marks)-1]
 			cur = cur.Parent
@@ -179,9 +242,8 @@ func (p *parser) document() (*Element, error) {
 			if cur == nil && root != nil {
 				return nil, errors.New("second document element")
 			}
-			if cur != nil {
-				cur.Text += text.String()
-				text.Reset()
+			if err := reset(); err != nil {
+				return nil, err
 			}
 			depth++
 			if depth > MaxDepth {
@@ -218,13 +280,12 @@ func (p *parser) document() (*Element, error) {
 // startTag reads "<name attr='v' ...>" or ".../>" and resolves its namespaces.
 func (p *parser) startTag(parent *Element) (*Element, bool, error) {
 	p.i++ // '<'
-	name := p.name()
+	name := p.intern(p.name())
 	if name == "" {
 		return nil, false, errors.New("missing element name")
 	}
 	e := &Element{Parent: parent}
-	type rawAttr struct{ name, value string }
-	var raws []rawAttr
+	raws := p.raws[:0]
 	empty := false
 	for {
 		hadSpace := p.space()
@@ -247,7 +308,7 @@ func (p *parser) startTag(parent *Element) (*Element, bool, error) {
 		if !hadSpace {
 			return nil, false, errors.New("missing space before attribute")
 		}
-		an := p.name()
+		an := p.intern(p.name())
 		if an == "" {
 			return nil, false, fmt.Errorf("unexpected %q in start tag", c)
 		}
@@ -270,16 +331,22 @@ func (p *parser) startTag(parent *Element) (*Element, bool, error) {
 		if bytes.IndexByte(raw, '<') >= 0 {
 			return nil, false, fmt.Errorf("'<' in value of %s", an)
 		}
-		var v strings.Builder
-		if err := unescape(&v, raw); err != nil {
-			return nil, false, err
+		var value string
+		if bytes.IndexByte(raw, '&') < 0 {
+			value = string(raw)
+		} else {
+			var v strings.Builder
+			if err := unescape(&v, raw); err != nil {
+				return nil, false, err
+			}
+			value = v.String()
 		}
 		for _, r := range raws {
 			if r.name == an {
 				return nil, false, fmt.Errorf("duplicate attribute %s", an)
 			}
 		}
-		raws = append(raws, rawAttr{an, normalizeAttr(v.String())})
+		raws = append(raws, rawAttr{an, normalizeAttr(value)})
 	}
 	// Namespace declarations first (they apply to the element's own name and attributes).
 	for _, r := range raws {
@@ -294,6 +361,7 @@ func (p *parser) startTag(parent *Element) (*Element, bool, error) {
 			e.Decls = append(e.Decls, Binding{pfx, r.value})
 		}
 	}
+	p.raws = raws[:0]
 	p.scope = append(p.scope, e.Decls...)
 	e.Prefix, e.Local = split(name)
 	if e.Local == "" || strings.Contains(e.Local, ":") {
@@ -304,6 +372,9 @@ func (p *parser) startTag(parent *Element) (*Element, bool, error) {
 		return nil, false, fmt.Errorf("undeclared prefix %s", e.Prefix)
 	}
 	e.Space = ns
+	if n := len(raws) - len(e.Decls); n > 0 {
+		e.Attrs = make([]Attr, 0, n)
+	}
 	for _, r := range raws {
 		if r.name == "xmlns" || strings.HasPrefix(r.name, "xmlns:") {
 			continue
@@ -341,16 +412,25 @@ func (p *parser) lookup(prefix string) (string, bool) {
 }
 
 // name reads an XML name (loosely: up to a delimiter).
-func (p *parser) name() string {
+func (p *parser) name() []byte {
 	start := p.i
 	for p.i < len(p.b) {
 		switch p.b[p.i] {
 		case ' ', '\t', '\r', '\n', '/', '>', '=', '<', '"', '\'', '&':
-			return string(p.b[start:p.i])
+			return p.b[start:p.i]
 		}
 		p.i++
 	}
-	return string(p.b[start:p.i])
+	return p.b[start:p.i]
+}
+
+// matches reports whether the end-tag name is prefix:local.
+func matches(name []byte, prefix, local string) bool {
+	if prefix == "" {
+		return string(name) == local
+	}
+	return len(name) == len(prefix)+1+len(local) && string(name[:len(prefix)]) == prefix &&
+		name[len(prefix)] == ':' && string(name[len(prefix)+1:]) == local
 }
 
 func (p *parser) space() bool {
