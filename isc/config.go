@@ -54,12 +54,16 @@ func (c Config) Validate() error {
 	if c.UDP == "" && c.TCP == "" {
 		return fmt.Errorf("sip.udp, sip.tcp: at least one listener is needed")
 	}
-	for key, v := range map[string]string{"sip.udp": c.UDP, "sip.tcp": c.TCP} {
-		if v == "" {
+	for _, l := range []struct{ key, v string }{{"sip.udp", c.UDP}, {"sip.tcp", c.TCP}} {
+		if l.v == "" {
 			continue
 		}
-		if _, _, err := net.SplitHostPort(v); err != nil {
-			return fmt.Errorf("%s: %q is not host:port: %w", key, v, err)
+		host, _, err := net.SplitHostPort(l.v)
+		if err != nil {
+			return fmt.Errorf("%s: %q is not host:port: %w", l.key, l.v, err)
+		}
+		if ip, err := netip.ParseAddr(host); (host == "" || err == nil && ip.IsUnspecified()) && c.Host == "" {
+			return fmt.Errorf("sip.host: required when %s (%q) listens on every address, to name imsps in Contact and Via", l.key, l.v)
 		}
 	}
 	if _, err := parseTrusted(c.TrustedPeers); err != nil {

@@ -26,7 +26,7 @@ func (s *Server) publish(ctx context.Context, req *sip.Request) (reply, error) {
 		setHeader(res, hdrSIPETag, result.ETag)
 	}
 	setHeader(res, hdrExpires, strconv.Itoa(seconds(result.Expires)))
-	s.log.Debug("published", "aor", pr.Presentity, "etag", result.ETag, "expires", seconds(result.Expires))
+	s.log.Debug("published", "aor", logAOR(pr.Presentity), "etag", result.ETag, "expires", seconds(result.Expires))
 	return reply{res: res}, nil
 }
 

@@ -268,20 +268,25 @@ func (s *Server) handle(h methodHandler) sipgo.RequestHandler {
 		} else {
 			err = errDraining
 		}
-		log := s.log
+		log := func(level slog.Level, msg string, args ...any) {
+			if s.log.Enabled(context.Background(), level) {
+				args = append([]any{"method", req.Method.String(), "call_id", callID(req), "aor", logAOR(req.Recipient.String())}, args...)
+				s.log.Log(context.Background(), level, msg, args...)
+			}
+		}
 		if err != nil {
 			res, unexpected := s.errorResponse(req, err)
 			rep.res = res
 			if unexpected {
-				log.Error("request failed", "method", req.Method.String(), "call_id", callID(req), "status", res.StatusCode, "err", err)
+				log(slog.LevelError, "request failed", "status", res.StatusCode, "err", err)
 			} else {
-				log.Debug("request rejected", "method", req.Method.String(), "call_id", callID(req), "status", res.StatusCode, "err", err)
+				log(slog.LevelDebug, "request rejected", "status", res.StatusCode, "err", err)
 			}
 		} else {
-			log.Debug("request answered", "method", req.Method.String(), "call_id", callID(req), "status", rep.res.StatusCode)
+			log(slog.LevelDebug, "request answered", "status", rep.res.StatusCode)
 		}
 		if werr := tx.Respond(rep.res); werr != nil {
-			log.Warn("cannot send response", "method", req.Method.String(), "call_id", callID(req), "status", rep.res.StatusCode, "err", werr)
+			log(slog.LevelWarn, "cannot send response", "status", rep.res.StatusCode, "err", werr)
 		}
 		if rep.onSent != nil {
 			rep.onSent()
@@ -379,4 +384,15 @@ type readyConn struct {
 func (c *readyConn) ReadFrom(b []byte) (int, net.Addr, error) {
 	c.once.Do(c.ready)
 	return c.PacketConn.ReadFrom(b)
+}
+
+// logAOR logs a URI as its canonical AOR (as.ParseAOR), computed only when the line is
+// written. Canonicalization proper is the presence core's: isc passes raw URIs.
+type logAOR string
+
+func (v logAOR) LogValue() slog.Value {
+	if a, err := as.ParseAOR(string(v)); err == nil {
+		return slog.StringValue(string(a))
+	}
+	return slog.StringValue(string(v))
 }

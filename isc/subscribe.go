@@ -31,7 +31,7 @@ func (s *Server) subscribe(ctx context.Context, req *sip.Request) (reply, error)
 	}
 	res.AppendHeader(&sip.ContactHeader{Address: s.n.contact(sr.Dialog.Transport)})
 	setHeader(res, hdrExpires, strconv.Itoa(seconds(result.Expires)))
-	s.log.Debug("subscribed", "aor", sr.Resource, "call_id", sr.Dialog.CallID, "event", sr.Event, "expires", seconds(result.Expires))
+	s.log.Debug("subscribed", "aor", logAOR(sr.Resource), "call_id", sr.Dialog.CallID, "event", sr.Event, "expires", seconds(result.Expires))
 	return reply{res: res, onSent: result.Activate}, nil
 }
 

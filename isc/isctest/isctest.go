@@ -1,7 +1,8 @@
-// Package isctest runs the whole SIP side of imsps in-process for tests: the isc server
-// over the real presence agent, a bbolt store in a temporary directory and the open
-// provisioning directory of as/astest, listening on random loopback ports.
 package isctest
+
+// Start and Run run the whole SIP side of imsps in-process: the isc server over the real
+// presence agent, a bbolt store in a temporary directory and the open provisioning
+// directory of as/astest, listening on random loopback ports.
 
 import (
 	"context"
