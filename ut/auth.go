@@ -309,7 +309,8 @@ func (a *authenticator) checkDigest(r *http.Request, target, authz string) (iden
 		return identity{}, a.challenge(r, false, "algorithm or qop not offered")
 	}
 	if !sameTarget(cred.URI, target, r) {
-		return identity{}, &UnauthorizedError{Reason: "digest uri does not match the request"}
+		// RFC 7616 §3.4: a uri parameter that names another resource is a bad request.
+		return identity{}, &URIError{Reason: "the Digest uri parameter does not match the request target"}
 	}
 	sub, ok := a.subscriberFor(cred.Username, cred.Realm)
 	if !ok || sub.Password == "" {

@@ -73,7 +73,7 @@ func TestAuthentication(t *testing.T) {
 			aliceDoc + `/~~/root/list[@name="a"]`, "", 201},
 		{"RFC7616: wrong password is 401", "alice", "wrong", "MD5", aliceDoc, "", 401},
 		{"RFC7616: unknown user is 401", "mallory", "x", "MD5", aliceDoc, "", 401},
-		{"RFC7616 §3.4: uri parameter naming another resource is refused", "alice", "alice", "MD5", aliceDoc, "/xcap-root/other", 403},
+		{"RFC7616 §3.4: uri parameter naming another resource is 400", "alice", "alice", "MD5", aliceDoc, "/xcap-root/other", 400},
 		{"RFC4825 §5.7: alice may not write bob's documents", "alice", "alice", "MD5", "/resource-lists/users/sip:bob@example.com/index", "", 403},
 		{"RFC4825 §5.7: alice owns her tel alias", "alice", "alice", "MD5", "/resource-lists/users/tel:+15550100/index", "", 201},
 		{"RFC4825 §5.7: the global tree is read-only", "bob", "bob", "MD5", "/resource-lists/global/index", "", 403},

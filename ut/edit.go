@@ -87,11 +87,11 @@ func putElement(d *xdoc, ns nameSpace, sel *NodeSelector, body []byte, ancestor 
 	if parent != d.top {
 		fragParent = parent
 	}
-	fs, fe, err := parseFragment(body, fragParent)
+	fel, err := parseFragment(body, fragParent)
 	if err != nil {
 		return nil, false, xmlConflict(err, true)
 	}
-	frag := body[fs:fe]
+	frag := body[fel.start:fel.end]
 	last := steps[len(steps)-1]
 	matches := ns.stepSelect(last, parent)
 	var out []byte
@@ -106,7 +106,7 @@ func putElement(d *xdoc, ns nameSpace, sel *NodeSelector, body []byte, ancestor 
 			return nil, false, &Conflict{Tag: "cannot-insert", Phrase: "a document has one root element"}
 		}
 		created = true
-		out, at, err = insertElement(src, ns, parent, last, frag)
+		out, at, err = insertElement(src, ns, parent, last, fel, frag)
 		if err != nil {
 			return nil, false, err
 		}
@@ -123,28 +123,31 @@ func putElement(d *xdoc, ns nameSpace, sel *NodeSelector, body []byte, ancestor 
 	return nd, created, nil
 }
 
-// insertElement places a new element among parent's children (§8.2.3): with a position
-// predicate [n] it becomes the n-th sibling passing the name test; otherwise it goes after
-// the last sibling passing the name test, or after the last element child when there is
-// none. The new element takes the indentation of the sibling it is placed next to.
-// It returns the new document and the new element's offset.
-func insertElement(src []byte, ns nameSpace, parent *xelem, last Step, frag []byte) ([]byte, int, error) {
+// insertElement places a new element among parent's children (§8.2.3). With a position
+// predicate [n] it goes right after the (n-1)-th sibling passing the step's name test (before
+// the first one when n is 1), so that it becomes the n-th. Without one it goes after the
+// last sibling with its own expanded name (for a "*" step the body's name decides), or
+// after the last element child when there is none. It takes the indentation of the sibling
+// it is placed next to. It returns the new document and the new element's offset.
+func insertElement(src []byte, ns nameSpace, parent *xelem, last Step, fel *xelem, frag []byte) ([]byte, int, error) {
 	var named []*xelem
 	for _, ch := range parent.children {
-		if ns.nameMatches(last, ch) {
+		if last.Position > 0 && ns.nameMatches(last, ch) ||
+			last.Position == 0 && ch.local == fel.local && ch.space == fel.space {
 			named = append(named, ch)
 		}
 	}
-	if last.Position > 0 {
-		n := last.Position
+	if n := last.Position; n > 0 {
 		switch {
 		case n-1 > len(named):
 			return nil, 0, &Conflict{Tag: "cannot-insert",
 				Phrase: fmt.Sprintf("position %d, but only %d such siblings exist", n, len(named))}
-		case n-1 < len(named):
-			ref := named[n-1]
+		case n == 1 && len(named) > 0:
+			ref := named[0]
 			ws := indent(src, ref)
 			return splice(src, ref.start, ref.start, frag, ws), ref.start, nil
+		case n > 1:
+			named = named[:n-1]
 		}
 	}
 	if len(named) > 0 {

@@ -374,11 +374,11 @@ func scanStartTag(src []byte, e *xelem, t xml.StartElement) error {
 }
 
 // parseFragment parses an element body (application/xcap-el+xml) as it would sit below
-// parent: prefixes in scope there apply. It returns the element's byte range in body after
-// an optional XML declaration and surrounding whitespace.
-func parseFragment(body []byte, parent *xelem) (start, end int, err error) {
+// parent: prefixes in scope there apply. It returns the element (its offsets are into body),
+// which may follow an XML declaration and be surrounded by whitespace.
+func parseFragment(body []byte, parent *xelem) (el *xelem, err error) {
 	if !utf8.Valid(body) {
-		return 0, 0, &xmlError{notUTF8: true, reason: "body is not UTF-8"}
+		return nil, &xmlError{notUTF8: true, reason: "body is not UTF-8"}
 	}
 	var decls []nsDecl
 	if parent != nil {
@@ -390,21 +390,21 @@ func parseFragment(body []byte, parent *xelem) (start, end int, err error) {
 	if bytes.HasPrefix(trimmed, []byte("<?xml")) && len(trimmed) > 5 && isXMLSpace(trimmed[5]) {
 		i := bytes.Index(trimmed, []byte("?>"))
 		if i < 0 {
-			return 0, 0, notWellFormed("unterminated XML declaration")
+			return nil, notWellFormed("unterminated XML declaration")
 		}
 		from = len(body) - len(trimmed) + i + 2
 	}
 	top, err := parseTree(body, from, decls)
 	if err != nil {
-		return 0, 0, err
+		return nil, err
 	}
 	if len(top.children) != 1 {
-		return 0, 0, notWellFormed("an element body holds exactly one element, found %d", len(top.children))
+		return nil, notWellFormed("an element body holds exactly one element, found %d", len(top.children))
 	}
-	el := top.children[0]
+	el = top.children[0]
 	// Only whitespace may surround it: no comments, no processing instructions.
 	if len(bytes.TrimSpace(body[from:el.start])) != 0 || len(bytes.TrimSpace(body[el.end:])) != 0 {
-		return 0, 0, notWellFormed("only whitespace may surround the element")
+		return nil, notWellFormed("only whitespace may surround the element")
 	}
-	return el.start, el.end, nil
+	return el, nil
 }
