@@ -160,3 +160,17 @@ func BenchmarkCheckA84(b *testing.B) {
 		}
 	}
 }
+
+func FuzzCheck(f *testing.F) {
+	for _, name := range []string{"rfc4827-11.xml", "a8.4-3-put.xml", "a8.4-3-draft.xml"} {
+		f.Add(golden(f, name))
+	}
+	u := newUsage(f, nil, nil)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		err := u.Check(t.Context(), ut.Candidate{Key: key("index"), Body: body})
+		var c *ut.Conflict
+		if err != nil && !errors.As(err, &c) {
+			t.Fatalf("Check = %v: every refusal must be an RFC 4825 §11 conflict", err)
+		}
+	})
+}

@@ -192,3 +192,29 @@ func BenchmarkCheckAgainst100Users(b *testing.B) {
 		}
 	}
 }
+
+func FuzzCheck(f *testing.F) {
+	f.Add([]byte(golden(f, "rfc4826-4.3.xml")))
+	f.Add([]byte(golden(f, "a8.2-rls-services.xml")))
+	f.Add([]byte(services(inline("sip:a@x") + inline("sip:a@x"))))
+	u := newUsage(f)
+	others := docs{key("sip:bob@example.com"): services(inline("sip:bobs-friends@example.com"))}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		err := u.Check(t.Context(), ut.Candidate{Key: key("sip:alice@example.com"), Body: body, Documents: others})
+		var c *ut.Conflict
+		if err != nil && !errors.As(err, &c) {
+			t.Fatalf("Check = %v: every refusal must be an RFC 4825 §11 conflict", err)
+		}
+		if err == nil {
+			// Whatever is accepted can be merged into a valid global index.
+			idx, err := u.GlobalGenerator().Generate(t.Context(), ut.DocumentKey{AUID: AUID, Name: IndexName},
+				docs{key("sip:alice@example.com"): string(body)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := u.schema.Validate(t.Context(), idx); err != nil {
+				t.Fatalf("index of an accepted document is invalid: %v\n%s", err, idx)
+			}
+		}
+	})
+}
