@@ -438,3 +438,52 @@ func validHost(h string) bool {
 	}
 	return true
 }
+
+// fields are the header values isc reads from a PUBLISH or SUBSCRIBE, gathered in one pass
+// over the header list (sipgo's GetHeaders lower-cases every name on every call).
+type fields struct {
+	event, expires, ifMatch, chargingVector  string
+	hasEvent, hasExpires, hasIfMatch, hasPCV bool
+	accept, assertedIdentity, require        []string
+}
+
+// readFields scans req's headers once, resolving compact forms.
+func readFields(req *sip.Request) fields {
+	var f fields
+	for _, h := range req.Headers() {
+		name := h.Name()
+		if len(name) == 1 {
+			switch name[0] | 0x20 { // ASCII lower case
+			case 'o':
+				name = hdrEvent
+			default:
+				continue
+			}
+		}
+		switch {
+		case strings.EqualFold(name, hdrEvent):
+			if !f.hasEvent {
+				f.event, f.hasEvent = h.Value(), true
+			}
+		case strings.EqualFold(name, hdrExpires):
+			if !f.hasExpires {
+				f.expires, f.hasExpires = h.Value(), true
+			}
+		case strings.EqualFold(name, hdrSIPIfMatch):
+			if !f.hasIfMatch {
+				f.ifMatch, f.hasIfMatch = h.Value(), true
+			}
+		case strings.EqualFold(name, hdrChargingVector):
+			if !f.hasPCV {
+				f.chargingVector, f.hasPCV = h.Value(), true
+			}
+		case strings.EqualFold(name, hdrAccept):
+			f.accept = append(f.accept, h.Value())
+		case strings.EqualFold(name, hdrAssertedIdentity):
+			f.assertedIdentity = append(f.assertedIdentity, h.Value())
+		case strings.EqualFold(name, hdrRequire):
+			f.require = append(f.require, h.Value())
+		}
+	}
+	return f
+}

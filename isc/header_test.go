@@ -52,6 +52,10 @@ func TestHeaderLookupCompactForms(t *testing.T) {
 			}
 		})
 	}
+	f := readFields(m.(*sip.Request))
+	if f.event != "presence;id=7" || !f.hasEvent || f.expires != "600" || f.hasIfMatch || f.accept != nil {
+		t.Fatalf("readFields = %+v", f)
+	}
 	want := []string{"<sip:p1.example.com;lr>", "<sip:p2.example.com;lr>", "<sip:p3.example.com;lr>"}
 	if got := recordRoutes(m); !slices.Equal(got, want) {
 		t.Fatalf("recordRoutes = %q, want %q", got, want)

@@ -33,27 +33,28 @@ func (s *Server) publish(ctx context.Context, req *sip.Request) (reply, error) {
 // publishRequest reads a PUBLISH into an as.PublishRequest.
 func (s *Server) publishRequest(req *sip.Request) (as.PublishRequest, error) {
 	pr := as.PublishRequest{Expires: -1}
-	if err := checkRequire(req); err != nil {
+	f := readFields(req)
+	if err := checkRequire(f.require); err != nil {
 		return pr, err
 	}
 	pr.Presentity = uriString(s.requestTarget(req))
-	pr.Publisher, _ = s.identity(req)
-	if v, ok := headerValue(req, hdrEvent); ok {
-		ev, err := parseEvent(v)
+	pr.Publisher, _ = s.identity(req, f.assertedIdentity)
+	if f.hasEvent {
+		ev, err := parseEvent(f.event)
 		if err != nil {
 			return pr, err
 		}
 		pr.Event = ev.Package
 	}
-	if v, ok := headerValue(req, hdrExpires); ok {
-		n, err := parseExpires(v)
+	if f.hasExpires {
+		n, err := parseExpires(f.expires)
 		if err != nil {
 			return pr, err
 		}
 		pr.Expires = n
 	}
-	if v, ok := headerValue(req, hdrSIPIfMatch); ok {
-		tag, err := parseIfMatch(v)
+	if f.hasIfMatch {
+		tag, err := parseIfMatch(f.ifMatch)
 		if err != nil {
 			return pr, err
 		}

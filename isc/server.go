@@ -333,9 +333,9 @@ func (s *Server) cancel(ctx context.Context, req *sip.Request) (reply, error) {
 
 // checkRequire rejects a Require header naming any option (RFC 3261 §8.2.2.3: imsps
 // supports no SIP extension that a request may require).
-func checkRequire(req *sip.Request) error {
+func checkRequire(require []string) error {
 	var opts []string
-	for _, v := range headerValues(req, hdrRequire) {
+	for _, v := range require {
 		for _, o := range splitList(v) {
 			if o != "" {
 				opts = append(opts, o)

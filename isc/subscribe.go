@@ -40,7 +40,8 @@ func (s *Server) subscribe(ctx context.Context, req *sip.Request) (reply, error)
 // = Record-Route in order).
 func (s *Server) subscribeRequest(req *sip.Request) (as.SubscribeRequest, error) {
 	sr := as.SubscribeRequest{Expires: -1}
-	if err := checkRequire(req); err != nil {
+	f := readFields(req)
+	if err := checkRequire(f.require); err != nil {
 		return sr, err
 	}
 	from, to, cid := req.From(), req.To(), req.CallID()
@@ -71,30 +72,30 @@ func (s *Server) subscribeRequest(req *sip.Request) (as.SubscribeRequest, error)
 		return sr, headerError("Contact", "", "missing in SUBSCRIBE (RFC 6665 §4.1.2.1)")
 	}
 	sr.Resource = uriString(s.requestTarget(req))
-	sr.Watcher, _ = s.identity(req)
-	if v, ok := headerValue(req, hdrEvent); ok {
-		ev, err := parseEvent(v)
+	sr.Watcher, _ = s.identity(req, f.assertedIdentity)
+	if f.hasEvent {
+		ev, err := parseEvent(f.event)
 		if err != nil {
 			return sr, err
 		}
 		sr.Event, sr.EventID = ev.Package, ev.ID
 	}
-	if v, ok := headerValue(req, hdrExpires); ok {
-		n, err := parseExpires(v)
+	if f.hasExpires {
+		n, err := parseExpires(f.expires)
 		if err != nil {
 			return sr, err
 		}
 		sr.Expires = n
 	}
-	accept, err := parseAccept(headerValues(req, hdrAccept))
+	accept, err := parseAccept(f.accept)
 	if err != nil {
 		return sr, err
 	}
 	sr.Accept = accept
 	// P-Charging-Vector is a trust-domain header like P-Asserted-Identity (RFC 7315 §4).
 	if s.trustedSource(req.Source()) {
-		if v, ok := headerValue(req, hdrChargingVector); ok {
-			if pcv, err := parseChargingVector(v); err == nil {
+		if f.hasPCV {
+			if pcv, err := parseChargingVector(f.chargingVector); err == nil {
 				sr.ChargingVector = pcv
 			} else {
 				s.log.Debug("ignoring P-Charging-Vector", "call_id", sr.Dialog.CallID, "err", err)

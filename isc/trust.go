@@ -29,13 +29,13 @@ func (s *Server) trustedSource(src string) bool {
 	return false
 }
 
-// identity returns who sent req: the first SIP/tel URI of P-Asserted-Identity when the
+// identity returns who sent req: the first SIP/tel URI of P-Asserted-Identity (values pai) when the
 // request came from a trusted S-CSCF, otherwise the From URI (RFC 3325 §9.1: an asserted
 // identity from outside the trust domain is ignored). imsps never forwards requests, so an
 // untrusted P-Asserted-Identity goes no further than this function.
-func (s *Server) identity(req *sip.Request) (id string, asserted bool) {
-	if s.trustedSource(req.Source()) {
-		if pai, ok := parseAssertedIdentity(headerValues(req, hdrAssertedIdentity)); ok {
+func (s *Server) identity(req *sip.Request, pai []string) (id string, asserted bool) {
+	if len(pai) > 0 && s.trustedSource(req.Source()) {
+		if pai, ok := parseAssertedIdentity(pai); ok {
 			return pai, true
 		}
 	}
