@@ -141,3 +141,25 @@ func BenchmarkPUTElement(b *testing.B) {
 			body: fmt.Sprintf("<entry uri=\"sip:user%d@example.com\">\n      <display-name>User %d v%d</display-name>\n    </entry>", n, n, i)}
 	})
 }
+
+// The handler alone (no network, no client), one request at a time: server CPU per request.
+func BenchmarkHandler(b *testing.B) {
+	srv := benchServer(b)
+	seed(b, srv)
+	h := srv.Handler()
+	el := `/~~/resource-lists/list[@name="friends"]/entry[@uri="sip:user7@example.com"]`
+	for _, tc := range []struct{ name, method, path, ctype, body string }{
+		{"GETDocument", "GET", docOf(0), "", ""},
+		{"GETElement", "GET", docOf(0) + el, "", ""},
+		{"PUTElement", "PUT", docOf(0) + el, elType, "<entry uri=\"sip:user7@example.com\"/>"},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			for b.Loop() {
+				rec := serveDirect(h, tc.method, "/xcap-root"+tc.path, user(0), tc.ctype, tc.body, nil)
+				if rec.Code != 200 {
+					b.Fatalf("%d %s", rec.Code, rec.Body.String())
+				}
+			}
+		})
+	}
+}

@@ -151,6 +151,7 @@ func (e *env) doURL(method, full, who string, hdr map[string]string, body string
 func serveDirect(h http.Handler, method, target, who, ctype, body string, hdr map[string]string) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(method, "http://xcap.example.com/", strings.NewReader(body))
 	req.RequestURI = target
+	req.RemoteAddr = "127.0.0.1:40000"
 	p, q, _ := strings.Cut(target, "?")
 	req.URL.Path = p
 	req.URL.RawPath = ""

@@ -346,7 +346,7 @@ func (s *Server) getGenerated(ctx context.Context, r *http.Request, u URI, au Ap
 	var body []byte
 	err := s.st.View(ctx, func(tx as.Tx) error {
 		var err error
-		body, err = gen.Generate(ctx, u.Key(), txReader{tx: tx})
+		body, err = gen.Generate(ctx, u.Key(), txReader{tx: tx, auids: s.auids})
 		return err
 	})
 	if err != nil {
@@ -530,7 +530,7 @@ func (s *Server) commit(ctx context.Context, r *http.Request, u URI, au AppUsage
 				}
 			}
 			if err := au.Check(ctx, Candidate{Key: key, Body: body,
-				Documents: txReader{tx: tx, pending: &key, pendingDoc: body}}); err != nil {
+				Documents: txReader{tx: tx, auids: s.auids, pending: &key, pendingDoc: body}}); err != nil {
 				return err
 			}
 			return tx.Put(as.BucketDocuments, docKey(key), encodeRecord(etag, "", false, body))

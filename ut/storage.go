@@ -79,7 +79,8 @@ func decodeRecord(v []byte, withType bool) (etag, ctype string, body []byte, err
 // transaction of the write being checked (or a read transaction for generators). Bodies
 // passed to fn are valid only during fn.
 type txReader struct {
-	tx as.Tx
+	tx    as.Tx
+	auids []string // registered AUIDs, sorted
 	// pending is the candidate of the write being checked; it shadows the stored version.
 	pending    *DocumentKey
 	pendingDoc []byte
@@ -133,20 +134,26 @@ type InfoReader interface {
 
 // EachInfo visits every document of the user, in AUID then name order.
 func (r txReader) EachInfo(ctx context.Context, xui string, fn func(DocumentInfo) error) error {
-	return r.tx.ForEach(as.BucketDocuments, "", func(k string, v []byte) error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		key, ok := docKeyParse(k)
-		if !ok || key.XUI != xui {
-			return nil
-		}
-		etag, _, body, err := decodeRecord(v, false)
+	for _, auid := range r.auids {
+		err := r.tx.ForEach(as.BucketDocuments, auid+"\x00"+xui+"\x00", func(k string, v []byte) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			key, ok := docKeyParse(k)
+			if !ok {
+				return nil
+			}
+			etag, _, body, err := decodeRecord(v, false)
+			if err != nil {
+				return err
+			}
+			return fn(DocumentInfo{Key: key, ETag: etag, Size: len(body)})
+		})
 		if err != nil {
 			return err
 		}
-		return fn(DocumentInfo{Key: key, ETag: etag, Size: len(body)})
-	})
+	}
+	return nil
 }
 
 // countUserDocs counts a user's XML documents (across the registered AUIDs) and MIME objects.
