@@ -173,3 +173,29 @@ func TestRestart(t *testing.T) {
 		}
 	}
 }
+
+// TestLargeNotifyToUDPWatcher: a composed document above 1300 bytes reaches a UDP-only
+// watcher (RFC 3261 §18.1.1: TCP refused, so one large datagram).
+func TestLargeNotifyToUDPWatcher(t *testing.T) {
+	const alice = "sip:alice@example.com"
+	udp, tcp := isctest.Start(t)
+	watcher := isctest.NewUA(t, "UDP")
+	d := &dialog{ua: watcher, from: "sip:bob@example.com", to: alice, callID: "large@test", fromTag: "l1"}
+	if res := d.subscribe(t, udp, 600); res.StatusCode != 200 {
+		t.Fatalf("SUBSCRIBE: %d", res.StatusCode)
+	}
+	d.notify(t, "active")
+	var tuples []string
+	for i := range 30 {
+		tuples = append(tuples, "device-"+strings.Repeat("x", 10)+string(rune('a'+i%26))+string(rune('a'+i/26))+"=open")
+	}
+	body := pidf(alice, tuples...)
+	pua := isctest.NewUA(t, "TCP") // the PUBLISH itself is too large for sipgo's UDP
+	if res := publish(t, pua, tcp, alice, body, "Expires: 600"); res.StatusCode != 200 {
+		t.Fatalf("PUBLISH: %d %s", res.StatusCode, isctest.Header(res, "Warning"))
+	}
+	n := d.notify(t, "active")
+	if len(n.Body()) <= 1300 || n.Via().Transport != "UDP" || !strings.Contains(string(n.Body()), "device-xxxxxxxxxxdb") {
+		t.Fatalf("NOTIFY over %s with %d bytes", n.Via().Transport, len(n.Body()))
+	}
+}

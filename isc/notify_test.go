@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emiago/sipgo/sip"
 	"github.com/imsps/imsps/as"
 )
 
@@ -198,4 +197,3 @@ func TestNotifyAfterClose(t *testing.T) {
 	}
 }
 
-var _ = sip.NOTIFY

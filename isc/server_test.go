@@ -290,3 +290,31 @@ func headerValuesAll(m sip.Message, name string) []string {
 	}
 	return out
 }
+
+func TestIPv6(t *testing.T) {
+	for _, tp := range transports {
+		t.Run(tp, func(t *testing.T) {
+			f, _, udp, tcp := startFake(t, func(c *Config) { c.UDP, c.TCP = "[::1]:0", "[::1]:0" })
+			w := newPeerAt(t, tp, "[::1]:0")
+			if w == nil {
+				t.Fatal("no IPv6 loopback")
+			}
+			res := w.do(w.request(sip.SUBSCRIBE, "sip:alice@example.com", serverAddr(tp, udp, tcp), nil,
+				"From: <sip:bob@example.com>;tag=v6", "To: <sip:alice@example.com>", "Contact: <"+w.contact()+">",
+				"Event: presence", "P-Asserted-Identity: <sip:bob@example.com>"))
+			if res.StatusCode != 200 || res.Contact() == nil || !strings.Contains(res.Contact().Address.String(), "[::1]") {
+				t.Fatalf("status %d Contact %v", res.StatusCode, res.Contact())
+			}
+			n := w.nextNotify()
+			if err := <-f.notified; err != nil {
+				t.Fatalf("Notify: %v", err)
+			}
+			if via := n.Via(); via == nil || !strings.Contains(via.Value(), "[::1]") {
+				t.Fatalf("Via %v", n.Via())
+			}
+			if _, sr := f.last(); sr.Watcher != "sip:bob@example.com" {
+				t.Fatalf("::1 is trusted by default; watcher %q", sr.Watcher)
+			}
+		})
+	}
+}

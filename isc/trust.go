@@ -102,10 +102,3 @@ func (s *Server) requestTarget(req *sip.Request) sip.Uri {
 	}
 	return req.Recipient
 }
-
-// viaUs reports whether the topmost Route names imsps (logged: the request was routed to
-// us as an application server by an S-CSCF).
-func (s *Server) viaUs(req *sip.Request) bool {
-	rs := routes(req)
-	return len(rs) > 0 && s.namesUs(rs[0])
-}
