@@ -196,4 +196,3 @@ func TestNotifyAfterClose(t *testing.T) {
 		t.Fatalf("Notify after Close = %v", err)
 	}
 }
-
