@@ -90,17 +90,18 @@ func CheckLists(parent *xmltree.Element, defaultNS string) error {
 	return nil
 }
 
-// checkSiblings checks the children of one element: the resource-lists root or a list.
+// checkSiblings checks the children of one element (the resource-lists root or a list): a
+// repeated list name, entry uri, entry-ref ref or external anchor is one <exists>; the first
+// malformed reference is stored in *failure.
 func checkSiblings(e *xmltree.Element, defaultNS string, failure *error) []ut.Exists {
-	type group struct {
-		local, attr string
-		seen        map[string]bool
-		names       map[string]bool // raw values, for alternatives
-		reported    bool
-		test        string
+	type field struct {
+		attr, test string
+		seen       map[string]bool
+		dup        string // the first repeated value
 	}
-	groups := map[string]*group{}
-	var out []ut.Exists
+	var fields []*field // in order of first appearance
+	byLocal := map[string]*field{}
+	names := map[string]bool{} // list names, for alternatives
 	for _, c := range e.Children {
 		if c.Space != Namespace {
 			continue
@@ -125,42 +126,33 @@ func checkSiblings(e *xmltree.Element, defaultNS string, failure *error) []ut.Ex
 		if *failure == nil {
 			*failure = checkReference(c, attr, v, defaultNS)
 		}
-		g := groups[c.Local]
-		if g == nil {
-			g = &group{local: c.Local, attr: attr, seen: map[string]bool{}, names: map[string]bool{}, test: c.NameTest(defaultNS)}
-			groups[c.Local] = g
+		f := byLocal[c.Local]
+		if f == nil {
+			f = &field{attr: attr, test: c.NameTest(defaultNS), seen: map[string]bool{}}
+			byLocal[c.Local] = f
+			fields = append(fields, f)
 		}
 		key := v
-		if attr != "name" {
+		if attr == "name" {
+			names[v] = true
+		} else {
 			key = URIKey(v)
 		}
-		g.names[v] = true
-		if !g.seen[key] {
-			g.seen[key] = true
-			continue
+		if f.seen[key] && f.dup == "" {
+			f.dup = v
 		}
-		if g.reported {
-			continue
-		}
-		g.reported = true
-		field := e.Path(defaultNS) + "/" + g.test + "/@" + attr
-		var alts []string
-		if attr == "name" {
-			alts = Alternatives(v, func(s string) bool { return g.names[s] }, 3)
-		}
-		out = append(out, ut.Exists{Field: field, AltValues: alts})
+		f.seen[key] = true
 	}
-	// Names of later siblings are known only now: drop alternatives that they take.
-	for i := range out {
-		if g := groups["list"]; g != nil && strings.HasSuffix(out[i].Field, "/@name") {
-			kept := out[i].AltValues[:0]
-			for _, a := range out[i].AltValues {
-				if !g.names[a] {
-					kept = append(kept, a)
-				}
-			}
-			out[i].AltValues = kept
+	var out []ut.Exists
+	for _, f := range fields {
+		if f.dup == "" {
+			continue
 		}
+		ex := ut.Exists{Field: e.Path(defaultNS) + "/" + f.test + "/@" + f.attr}
+		if f.attr == "name" {
+			ex.AltValues = Alternatives(f.dup, func(s string) bool { return names[s] }, 3)
+		}
+		out = append(out, ex)
 	}
 	return out
 }
