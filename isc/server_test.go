@@ -318,3 +318,45 @@ func TestIPv6(t *testing.T) {
 		})
 	}
 }
+
+func TestGracefulShutdown(t *testing.T) {
+	f, srv, udp, _ := startFake(t, nil)
+	f.mu.Lock()
+	f.entered, f.release = make(chan struct{}, 1), make(chan struct{})
+	f.mu.Unlock()
+	p := newPeer(t, "UDP")
+	inflight := make(chan int, 1)
+	go func() {
+		res, err := p.client.Do(t.Context(), p.request(sip.PUBLISH, "sip:alice@example.com", udp, []byte(pidfBody),
+			"From: <sip:alice@example.com>;tag=1", "To: <sip:alice@example.com>", "Event: presence", "Content-Type: application/pidf+xml"))
+		if err != nil {
+			inflight <- 0
+			return
+		}
+		inflight <- res.StatusCode
+	}()
+	<-f.entered // the PUBLISH is inside the presence core
+	closed := make(chan struct{})
+	go func() { srv.Close(); close(closed) }()
+	// While draining, new requests are refused with 503 and Retry-After (the UDP socket
+	// stays open until in-flight transactions are done).
+	for i := 0; ; i++ {
+		res := p.do(p.request(sip.OPTIONS, "sip:ps.example.com", udp, nil, "From: <sip:bob@example.com>;tag=o"+fmt.Sprint(i), "To: <sip:ps.example.com>"))
+		if res.StatusCode == 503 {
+			if hdr(res, "Retry-After") == "" {
+				t.Fatal("503 without Retry-After")
+			}
+			break
+		}
+	}
+	select {
+	case <-closed:
+		t.Fatal("Close returned with a request in flight")
+	default:
+	}
+	close(f.release)
+	if code := <-inflight; code != 200 {
+		t.Fatalf("in-flight PUBLISH got %d", code)
+	}
+	<-closed
+}

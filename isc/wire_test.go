@@ -27,11 +27,20 @@ type fakePresence struct {
 	subscribes []as.SubscribeRequest
 	body       []byte
 	notified   chan error
+	entered    chan struct{} // when set, Publish signals here and then waits for release
+	release    chan struct{}
 }
 
 func (f *fakePresence) Packages() []string { return []string{"presence", "presence.winfo"} }
 
 func (f *fakePresence) Publish(ctx context.Context, r as.PublishRequest) (as.PublishResult, error) {
+	f.mu.Lock()
+	entered, release := f.entered, f.release
+	f.mu.Unlock()
+	if entered != nil {
+		entered <- struct{}{}
+		<-release
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.publishes = append(f.publishes, r)
