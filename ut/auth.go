@@ -70,6 +70,26 @@ func canonID(s string) string {
 	return scheme + ":" + rest
 }
 
+// canonXUI lower-cases the scheme of an XUI and, for SIP URIs, the host part (RFC 3261
+// §19.1.4); the rest is kept as sent.
+func canonXUI(xui string) string {
+	scheme, rest, ok := strings.Cut(xui, ":")
+	if !ok {
+		return xui
+	}
+	scheme = strings.ToLower(scheme)
+	if scheme == "sip" || scheme == "sips" {
+		if at := strings.LastIndexByte(rest, '@'); at >= 0 {
+			host, params, _ := strings.Cut(rest[at+1:], ";")
+			rest = rest[:at+1] + strings.ToLower(host)
+			if params != "" {
+				rest += ";" + params
+			}
+		}
+	}
+	return scheme + ":" + rest
+}
+
 // parseAssertedIdentity splits the header value: a comma-separated list of (usually
 // quoted) identities, e.g. "sip:alice@example.com", "tel:+15550100".
 func parseAssertedIdentity(v string) []string {

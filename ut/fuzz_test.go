@@ -56,6 +56,22 @@ func FuzzDocumentPUT(f *testing.F) {
 				t.Fatalf("refused PUT (%d) changed the document:\n%q\n%q", rec.Code, body, after)
 			}
 		}
+		// RFC 4825 §8.3: after a DELETE the URI selects nothing; a refused one changes nothing.
+		rec = serveDirect(h, "DELETE", target, alice, "", "", nil)
+		final := serveDirect(h, "GET", doc, alice, "", "", nil).Body.String()
+		switch rec.Code {
+		case 200:
+			if g := serveDirect(h, "GET", target, alice, "", "", nil); g.Code != 404 {
+				t.Fatalf("GET after DELETE %s: %d %q", target, g.Code, g.Body.String())
+			}
+			if r := serveDirect(h, "PUT", doc, alice, rlType, final, nil); r.Code != 200 {
+				t.Fatalf("document after DELETE is not acceptable: %d %s\n%s", r.Code, r.Body.String(), final)
+			}
+		default:
+			if final != after {
+				t.Fatalf("refused DELETE (%d) changed the document", rec.Code)
+			}
+		}
 	})
 }
 

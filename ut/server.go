@@ -233,6 +233,8 @@ func (s *Server) handle(r *http.Request, trustAsserted bool) (reply, error) {
 	if err := authorize(id, u, write); err != nil {
 		return reply{}, err
 	}
+	// One tree per user, however the client spells the scheme and domain of the XUI.
+	u.XUI = canonXUI(u.XUI)
 	ctx := r.Context()
 	if s.cfg.MIME.AUID != "" && u.AUID == s.cfg.MIME.AUID {
 		return s.mimeObject(ctx, r, u)

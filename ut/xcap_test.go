@@ -476,3 +476,26 @@ func TestMIMEObjects(t *testing.T) {
 		t.Fatalf("RFC4825 §5.7: bob reading alice's object: %d", r.status)
 	}
 }
+
+func TestTrees(t *testing.T) {
+	e := start(t, testConfig())
+	doc := `<root xmlns="urn:ietf:params:xml:ns:resource-lists"/>`
+	tests := []struct {
+		name, method, path, who string
+		want                    int
+	}{
+		{"RFC4825 §5.7: an admin writes the global tree", "PUT", "/resource-lists/global/index", "sip:admin@example.com", 201},
+		{"RFC4825 §5.7: a user reads the global tree", "GET", "/resource-lists/global/index", alice, 200},
+		{"RFC4825 §5.7: a user cannot write it", "DELETE", "/resource-lists/global/index", alice, 403},
+		{"RFC4825 §5.7: an admin writes a user's tree", "PUT", "/resource-lists/users/sip:bob@example.com/index", "sip:admin@example.com", 201},
+		{"RFC3261 §19.1.4: the XUI's domain case does not make another tree", "GET", "/resource-lists/users/SIP:bob@EXAMPLE.com/index", bob, 200},
+		{"RFC4825 §6: an encoded XUI names the same tree", "GET", "/resource-lists/users/sip%3Abob%40example.com/index", bob, 200},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if r := e.do(tc.method, tc.path, tc.who, ct(rlType), doc); r.status != tc.want {
+				t.Fatalf("%d %s, want %d", r.status, r.body, tc.want)
+			}
+		})
+	}
+}
