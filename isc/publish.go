@@ -22,6 +22,9 @@ func (s *Server) publish(ctx context.Context, req *sip.Request) (reply, error) {
 		return reply{}, fmt.Errorf("publish for %s: %w", pr.Presentity, err)
 	}
 	res := s.ok(req)
+	if !safeValue(result.ETag) {
+		return reply{}, fmt.Errorf("publish for %s: presence core returned an unusable entity-tag", pr.Presentity)
+	}
 	if result.ETag != "" {
 		setHeader(res, hdrSIPETag, result.ETag)
 	}

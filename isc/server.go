@@ -52,8 +52,9 @@ type Server struct {
 	closeOnce sync.Once
 }
 
-// Methods imsps handles; everything else is answered 405 with this Allow list.
-var handledMethods = []sip.RequestMethod{sip.PUBLISH, sip.SUBSCRIBE, sip.OPTIONS}
+// allowMethods lists the methods imsps handles; everything else is answered 405 with it
+// as Allow (RFC 3261 §8.2.1).
+const allowMethods = "PUBLISH, SUBSCRIBE, OPTIONS"
 
 // New builds the SIP server over the stack n (shared with the NOTIFY sender, so that
 // NOTIFYs leave from the listening sockets). p is the presence core.
@@ -86,14 +87,10 @@ func New(cfg Config, p Presence, n *Notifier, log *slog.Logger) (*Server, error)
 		sip:     srv,
 		log:     log,
 		trusted: trusted,
+		allow:   allowMethods,
 		stop:    make(chan struct{}),
 		served:  make(chan struct{}),
 	}
-	names := make([]string, len(handledMethods))
-	for i, m := range handledMethods {
-		names[i] = m.String()
-	}
-	s.allow = strings.Join(names, ", ")
 	if cfg.Host != "" {
 		s.self = append(s.self, splitHostPortLoose(cfg.Host))
 	}
