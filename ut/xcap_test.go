@@ -298,6 +298,7 @@ func TestMethods(t *testing.T) {
 		{"RFC4825 §8.2.2: malformed document is not-well-formed", "PUT", aliceDoc, rlType, "<root><a></root>", 409, ""},
 		{"RFC4825 §8.2.2: declared ISO-8859-1 is not-utf-8", "PUT", aliceDoc, rlType, `<?xml version="1.0" encoding="ISO-8859-1"?><root/>`, 409, ""},
 		{"RFC4825 §8.2.2: DTDs are refused", "PUT", aliceDoc, rlType, `<!DOCTYPE r [<!ENTITY a "b">]><root/>`, 409, ""},
+		{"XML 1.0 §4.3.3: a UTF-8 byte order mark is accepted", "PUT", "/resource-lists/users/sip:alice@example.com/bom", rlType, "\xef\xbb\xbf<?xml version=\"1.0\"?><root xmlns=\"urn:ietf:params:xml:ns:resource-lists\"/>", 201, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

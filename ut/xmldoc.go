@@ -160,6 +160,9 @@ func parseTree(src []byte, from int, decls []nsDecl) (*xelem, error) {
 	if !utf8.Valid(src) {
 		return nil, &xmlError{notUTF8: true, reason: "body is not UTF-8"}
 	}
+	if bytes.HasPrefix(src[from:], []byte("\xef\xbb\xbf")) { // a UTF-8 byte order mark is allowed
+		from += 3
+	}
 	top := &xelem{start: from, end: len(src), tagEnd: from, closeStart: len(src), decls: decls}
 	dec := xml.NewDecoder(bytes.NewReader(src[from:]))
 	dec.Strict = true
