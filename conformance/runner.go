@@ -31,6 +31,9 @@ type Target struct {
 	// XCAPUser and XCAPPassword authenticate XCAP requests with HTTP Digest; XUI is the
 	// user's identity in XCAP URIs (e.g. sip:alice@example.com).
 	XCAPUser, XCAPPassword, XUI string
+	// MIMEFolder is the first path segment of stored MIME objects (${mime}), default
+	// "mime-objects"; TS 24.141 leaves the folder to the server.
+	MIMEFolder string
 	// Wait bounds each wait for a response or a NOTIFY (default 10 s).
 	Wait time.Duration
 	Log  *slog.Logger
@@ -44,6 +47,9 @@ func Run(ctx context.Context, t Target, flows []Flow) *Report {
 	}
 	if t.Wait == 0 {
 		t.Wait = 10 * time.Second
+	}
+	if t.MIMEFolder == "" {
+		t.MIMEFolder = "mime-objects"
 	}
 	if t.Log == nil {
 		t.Log = slog.New(slog.DiscardHandler)
@@ -97,7 +103,7 @@ func runFlow(ctx context.Context, t Target, f Flow) *FlowResult {
 	return r.res
 }
 
-var substRE = regexp.MustCompile(`\$\{(domain|xui|aor:[A-Za-z0-9_-]+|var:[A-Za-z0-9_-]+)\}`)
+var substRE = regexp.MustCompile(`\$\{(domain|xui|mime|mimeurl|aor:[A-Za-z0-9_-]+|var:[A-Za-z0-9_-]+)\}`)
 
 func (r *run) subst(s string) (string, error) {
 	var missing error
@@ -108,6 +114,10 @@ func (r *run) subst(s string) (string, error) {
 			return r.t.Domain
 		case key == "xui":
 			return r.t.XUI
+		case key == "mime":
+			return r.t.MIMEFolder
+		case key == "mimeurl":
+			return strings.TrimRight(r.t.XCAPRoot, "/") + "/" + r.t.MIMEFolder + "/users/" + r.t.XUI
 		case strings.HasPrefix(key, "aor:"):
 			return "sip:" + key[4:] + "-" + r.id + "@" + r.t.Domain
 		default:

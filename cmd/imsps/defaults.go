@@ -7,6 +7,7 @@ import (
 	"github.com/imsps/imsps/as"
 	"github.com/imsps/imsps/configs"
 	"github.com/imsps/imsps/isc"
+	"github.com/imsps/imsps/ut"
 )
 
 // Config is the whole configuration; each section belongs to one package.
@@ -16,6 +17,7 @@ type Config struct {
 	Store    StoreConfig `yaml:"store"`
 	Presence as.Config   `yaml:"presence"`
 	SIP      isc.Config  `yaml:"sip"`
+	XCAP     ut.Config   `yaml:"xcap"`
 }
 
 // DefaultConfig is the lab profile; configs/imsps.yaml spells out the same values.
@@ -26,6 +28,7 @@ func DefaultConfig() Config {
 		Store:    StoreConfig{LockTimeout: 2 * time.Second, BatchDelay: time.Millisecond, BatchSize: 1000},
 		Presence: as.DefaultConfig(),
 		SIP:      isc.DefaultConfig(),
+		XCAP:     ut.DefaultConfig(),
 	}
 }
 
@@ -44,7 +47,7 @@ func (c Config) Validate() error {
 	if _, err := newLogger(c.Log, nil); err != nil {
 		errs = append(errs, err)
 	}
-	errs = append(errs, c.Presence.Validate(), c.SIP.Validate())
+	errs = append(errs, c.Presence.Validate(), c.SIP.Validate(), c.XCAP.Validate())
 	return errors.Join(errs...)
 }
 

@@ -16,6 +16,7 @@ func testConfig(t testing.TB) Config {
 	cfg.Data = t.TempDir()
 	cfg.SIP.UDP = "127.0.0.1:0"
 	cfg.SIP.TCP = "127.0.0.1:0"
+	cfg.XCAP.Listen = "127.0.0.1:0"
 	return cfg
 }
 
@@ -79,4 +80,21 @@ func TestStartFailsClearlyWhenPortInUse(t *testing.T) {
 		t.Fatalf("start after a failed start: %v", err)
 	}
 	s.close()
+}
+
+// The TS 24.141 Annex A flows over HTTP, as alice with HTTP Digest, including the NOTIFY a
+// pidf-manipulation write sends to a SIP watcher: XCAP and SIP meet in the presence core.
+func TestConformanceXCAPFlows(t *testing.T) {
+	s := startStack(t, testConfig(t))
+	rep := conformance.Run(t.Context(), conformance.Target{
+		SIP: s.addr["sip.udp"].String(), Domain: "example.com",
+		XCAPRoot: "http://" + s.addr["xcap"].String() + "/xcap-root",
+		XCAPUser: "alice@example.com", XCAPPassword: "alice", XUI: "sip:alice@example.com",
+	}, conformance.XCAPFlows())
+	var b strings.Builder
+	rep.WriteText(&b)
+	if _, failed := rep.Counts(); failed > 0 {
+		t.Fatalf("conformance failures:\n%s", b.String())
+	}
+	t.Log(b.String())
 }

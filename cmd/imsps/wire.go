@@ -13,6 +13,13 @@ import (
 	"github.com/imsps/imsps/as"
 	"github.com/imsps/imsps/as/store"
 	"github.com/imsps/imsps/isc"
+	"github.com/imsps/imsps/ut"
+	"github.com/imsps/imsps/ut/auid/pidfmanip"
+	"github.com/imsps/imsps/ut/auid/presrules"
+	"github.com/imsps/imsps/ut/auid/resourcelists"
+	"github.com/imsps/imsps/ut/auid/rlsservices"
+	"github.com/imsps/imsps/ut/auid/xcapcaps"
+	"github.com/imsps/imsps/ut/auid/xcapdirectory"
 )
 
 // role is what one process runs: the whole stack, or one component alone.
@@ -152,7 +159,64 @@ func (s *stack) presence(cfg Config) error {
 	}
 	s.onClose(srv.Close)
 	s.runs = append(s.runs, agent.Run, func(ctx context.Context) error { return srv.Serve(ctx, udp, tcp) })
+
+	l, err := s.listenTCP("xcap", cfg.XCAP.Listen)
+	if err != nil {
+		return err
+	}
+	xcap, err := s.xcap(cfg, db, agent, "http://"+l.Addr().String()+cfg.XCAP.Root)
+	if err != nil {
+		return err
+	}
+	s.runs = append(s.runs, func(ctx context.Context) error { return xcap.Serve(ctx, l) })
 	return nil
+}
+
+// xcap builds the XCAP server with every application usage; pidf-manipulation writes
+// become the presentity's hard state (RFC 4827) and reach its watchers.
+// root is the absolute XCAP root URI that directory listings name.
+func (s *stack) xcap(cfg Config, db as.Store, agent *as.Agent, root string) (*ut.Server, error) {
+	ctx := context.Background()
+	var usages []ut.AppUsage
+	registry := func() []ut.AppUsage { return usages }
+	hardState := func(ctx context.Context, xui string, body []byte) error {
+		return agent.SetHardState(ctx, as.AOR(xui), body)
+	}
+	pidf, err := pidfmanip.New(ctx, hardState, s.log)
+	if err != nil {
+		return nil, err
+	}
+	lists, err := resourcelists.New(ctx)
+	if err != nil {
+		return nil, err
+	}
+	services, err := rlsservices.New(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rules, err := presrules.New(ctx, presrules.AUID)
+	if err != nil {
+		return nil, err
+	}
+	omaRules, err := presrules.New(ctx, presrules.OMAAUID)
+	if err != nil {
+		return nil, err
+	}
+	caps, err := xcapcaps.New(ctx, registry)
+	if err != nil {
+		return nil, err
+	}
+	directory, err := xcapdirectory.New(ctx, root, registry)
+	if err != nil {
+		return nil, err
+	}
+	usages = []ut.AppUsage{caps, lists, services, rules, omaRules, pidf, directory}
+	srv, err := ut.New(cfg.XCAP, db, usages, s.log)
+	if err != nil {
+		return nil, err
+	}
+	s.onClose(func() error { srv.Close(); return nil })
+	return srv, nil
 }
 
 // serve starts the role and runs it until ctx ends.
