@@ -225,6 +225,9 @@ func (c *Client) Request(ctx context.Context, m *diam.Message) (*diam.Message, e
 	destHost, _ := String(Find(m.AVP, 293, 0))
 	destRealm, _ := String(Find(m.AVP, 283, 0))
 	app := m.Header.ApplicationID
+	if !c.routable(destHost, destRealm) {
+		return nil, fmt.Errorf("Destination-Realm %q: %w", destRealm, ErrNoRoute)
+	}
 	tried := map[*Conn]bool{}
 	var last error
 	for {
@@ -263,6 +266,18 @@ func (c *Client) Request(ctx context.Context, m *diam.Message) (*diam.Message, e
 		c.opt.Log.Warn("diameter: request failed, trying another peer", "peer", conn.remote.OriginHost, "code", m.Header.CommandCode, "err", err)
 		m.Header.CommandFlags |= diam.RetransmittedFlag
 	}
+}
+
+// ErrNoRoute is returned for a request no configured peer may carry (DIAMETER_UNABLE_TO_DELIVER).
+var ErrNoRoute = errors.New("diameter: no route to the destination")
+
+func (c *Client) routable(destHost, destRealm string) bool {
+	for _, p := range c.peers {
+		if p.cfg.Realm == "" || destRealm == "" || p.cfg.Realm == destRealm || (destHost != "" && p.cfg.Host == destHost) {
+			return true
+		}
+	}
+	return false
 }
 
 // WaitConnected waits until at least n peers are connected, or ctx ends.

@@ -297,3 +297,14 @@ func TestWatchdogAndUnsupportedApplication(t *testing.T) {
 		}
 	}
 }
+
+func TestNoRouteFailsFast(t *testing.T) {
+	_, addr := startServer(t, "hss1.example.com", udrMux("one"))
+	c := startClient(t, peer.PeerConfig{Addr: addr, Realm: "example.com"})
+	m := udr(t, c, dict.UserData)
+	m.DeleteAVP(dict.AVPDestinationRealm, 0)
+	m.AddAVP(peer.Base(dict.AVPDestinationRealm, datatype.DiameterIdentity("other.net")))
+	if _, err := c.Request(t.Context(), m); !errors.Is(err, peer.ErrNoRoute) {
+		t.Fatalf("err = %v, want ErrNoRoute", err)
+	}
+}
