@@ -132,14 +132,14 @@ func putElement(d *xdoc, ns nameSpace, sel *NodeSelector, body []byte, ancestor 
 func insertElement(src []byte, ns nameSpace, parent *xelem, last Step, fel *xelem, frag []byte) ([]byte, int, error) {
 	var named []*xelem
 	for _, ch := range parent.children {
-		if last.Position > 0 && ns.nameMatches(last, ch) ||
-			last.Position == 0 && ch.local == fel.local && ch.space == fel.space {
+		if last.HasPosition && ns.nameMatches(last, ch) ||
+			!last.HasPosition && ch.local == fel.local && ch.space == fel.space {
 			named = append(named, ch)
 		}
 	}
-	if n := last.Position; n > 0 {
+	if n := last.Position; last.HasPosition {
 		switch {
-		case n-1 > len(named):
+		case n < 1 || n-1 > len(named):
 			return nil, 0, &Conflict{Tag: "cannot-insert",
 				Phrase: fmt.Sprintf("position %d, but only %d such siblings exist", n, len(named))}
 		case n == 1 && len(named) > 0:

@@ -37,9 +37,10 @@ func (q QName) String() string {
 // Step is one element step: a name test, an optional position [n] (counting the siblings
 // that pass the name test) and an optional attribute test [@a="v"].
 type Step struct {
-	Name     QName
-	Position int // 0 when absent
-	Attr     *AttrTest
+	Name        QName
+	Position    int // the n of [n]; [0] is valid syntax that selects nothing
+	HasPosition bool
+	Attr        *AttrTest
 }
 
 // AttrTest is the predicate [@name="value"]; Value is the decoded attribute value.
@@ -204,10 +205,7 @@ func parseStep(s string) (Step, error) {
 			return st, fmt.Errorf("bad position %q", digits)
 		}
 		n, _ := strconv.Atoi(digits)
-		if n < 1 {
-			return st, fmt.Errorf("positions start at 1")
-		}
-		st.Position = n
+		st.Position, st.HasPosition = n, true
 		s = s[j+1:]
 		if s == "" {
 			return st, nil
@@ -360,7 +358,7 @@ func escapeAttValue(v string) string {
 func (st Step) String() string {
 	var b strings.Builder
 	b.WriteString(st.Name.String())
-	if st.Position > 0 {
+	if st.HasPosition {
 		b.WriteString("[")
 		b.WriteString(strconv.Itoa(st.Position))
 		b.WriteString("]")
@@ -473,8 +471,8 @@ func (c nameSpace) stepSelect(st Step, parent *xelem) []*xelem {
 			named = append(named, ch)
 		}
 	}
-	if st.Position > 0 {
-		if st.Position > len(named) {
+	if st.HasPosition {
+		if st.Position < 1 || st.Position > len(named) {
 			return nil
 		}
 		named = named[st.Position-1 : st.Position]

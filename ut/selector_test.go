@@ -77,6 +77,7 @@ func TestNodeSelector(t *testing.T) {
 		`resource-lists/list/entry`,                    // two lists: ambiguous
 		`resource-lists/list[1]/entry`,                 // three entries: ambiguous
 		`resource-lists/list[1]/entry[4]`,              // no 4th
+		`resource-lists/list[0]`,                       // [0] selects nothing
 		`resource-lists/list[1]/entry[2][@uri="nope"]`, // predicate fails
 		`resource-lists/list[1]/note`,                  // cp:note is not in the default namespace
 		`resource-lists/list[1]/entry[1]/@xmlns`,       // declarations are not attributes
@@ -93,7 +94,7 @@ func TestNodeSelector(t *testing.T) {
 			}
 		})
 	}
-	malformed := []string{`a/b[`, `a/b[0]`, `a/b[@c]`, `a/b[@c=d]`, `@a`, `a/@b/c`, `a/namespace::*/b`, `a/b[1][2]`, `a//b`, `a/b[@c="x"][1]`, `a/b[text()="x"]`}
+	malformed := []string{`a/b[`, `a/b[-1]`, `a/b[@c]`, `a/b[@c=d]`, `@a`, `a/@b/c`, `a/namespace::*/b`, `a/b[1][2]`, `a//b`, `a/b[@c="x"][1]`, `a/b[text()="x"]`}
 	for _, s := range malformed {
 		t.Run("RFC4825 §6.3: malformed: "+s, func(t *testing.T) {
 			if sel, err := ParseNodeSelector(s); err == nil {

@@ -57,6 +57,8 @@ func TestPut(t *testing.T) {
 		{name: "RFC4825 §8.2.4: *[1] replaces the first element",
 			sel: `root/*[1]`, ctype: elType, body: `<el1 att="third"/>`, status: 200,
 			wantDoc: strings.Replace(insertDoc, `<el1 att="first"/>`, `<el1 att="third"/>`, 1)},
+		{name: "RFC4825 §6.3: [0] is valid syntax that selects nothing: cannot-insert",
+			sel: `root/*[0][@att="third"]`, ctype: elType, body: `<el1 att="third"/>`, status: 409, conflict: "cannot-insert"},
 		{name: "RFC4825 §8.2.3: position beyond n+1 cannot be inserted",
 			sel: `root/el1[4]`, ctype: elType, body: `<el1 att="x"/>`, status: 409, conflict: "cannot-insert"},
 		{name: "RFC4825 §8.2.3: wildcard position inserts before the n-th element when that one does not match",
