@@ -13,6 +13,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/gin-gonic/gin"
 )
 
 const usage = `imsps: IMS presence server
@@ -29,6 +31,7 @@ With no --config the built-in defaults apply: the lab profile of configs/imsps.y
 `
 
 func main() {
+	gin.SetMode(gin.ReleaseMode)
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
