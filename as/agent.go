@@ -48,6 +48,7 @@ type Agent struct {
 	expireQ  chan *timerSlot
 	running  atomic.Bool
 	restored restoreStats
+	stats    counters
 }
 
 type restoreStats struct{ publications, subscriptions, expired int }

@@ -121,6 +121,11 @@ func (a *Agent) sendNotify(ctx context.Context, s *subscription) {
 	p.mu.Unlock()
 
 	err := a.notifier.Notify(ctx, n)
+	if err == nil {
+		a.stats.notifies.Add(1)
+	} else {
+		a.stats.notifyFailures.Add(1)
+	}
 
 	p.mu.Lock()
 	s.inflight = false
