@@ -174,3 +174,32 @@ func BenchmarkValidate20Entries(b *testing.B) {
 		}
 	}
 }
+
+// TestConcurrentValidate: one Validator serves concurrent requests (pooled sessions).
+func TestConcurrentValidate(t *testing.T) {
+	v, err := Compile(t.Context(), rlRoot, nil, "resource-lists.xsd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := []byte(`<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists"><list name="a"><entry uri="sip:a@b"/></list></resource-lists>`)
+	bad := []byte(`<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists"><list name="a"><entry/></list></resource-lists>`)
+	errs := make(chan error, 64)
+	for i := range 64 {
+		go func() {
+			if i%2 == 0 {
+				errs <- v.Validate(t.Context(), good)
+				return
+			}
+			if err := v.Validate(t.Context(), bad); err == nil {
+				errs <- errors.New("invalid document accepted")
+				return
+			}
+			errs <- nil
+		}()
+	}
+	for range 64 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
