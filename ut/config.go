@@ -33,8 +33,9 @@ type Config struct {
 	// ReadHeaderTimeout and IdleTimeout configure the HTTP server.
 	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
 	IdleTimeout       time.Duration `yaml:"idle_timeout"`
-	// ParsedCacheSize is how many parsed documents are kept for node-selector GETs.
-	ParsedCacheSize int `yaml:"parsed_cache_size"`
+	// ParsedCacheBytes bounds the memory of parsed documents kept for node-selector
+	// requests (0: no cache).
+	ParsedCacheBytes int `yaml:"parsed_cache_bytes"`
 }
 
 // DigestConfig configures built-in HTTP Digest (RFC 7616).
@@ -74,7 +75,7 @@ func DefaultConfig() Config {
 		MIME:                MIMEConfig{AUID: "mime-objects", MaxSize: 4 << 20},
 		ReadHeaderTimeout:   10 * time.Second,
 		IdleTimeout:         2 * time.Minute,
-		ParsedCacheSize:     4096,
+		ParsedCacheBytes:    64 << 20,
 	}
 }
 
@@ -128,8 +129,8 @@ func (c Config) Validate() error {
 			return fmt.Errorf("xcap.mime.max_size: must be positive")
 		}
 	}
-	if c.ParsedCacheSize < 0 {
-		return fmt.Errorf("xcap.parsed_cache_size: must not be negative")
+	if c.ParsedCacheBytes < 0 {
+		return fmt.Errorf("xcap.parsed_cache_bytes: must not be negative")
 	}
 	return nil
 }

@@ -59,7 +59,7 @@ func New(cfg Config, st as.Store, usages []AppUsage, log *slog.Logger) (*Server,
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{cfg: cfg, st: st, usages: map[string]AppUsage{}, log: log.With("component", "ut"),
-		cache: newParsedCache(cfg.ParsedCacheSize)}
+		cache: newParsedCache(cfg.ParsedCacheBytes)}
 	for i, au := range usages {
 		if au == nil {
 			return nil, fmt.Errorf("ut.New: usages[%d] is nil", i)

@@ -171,11 +171,13 @@ func countUserDocs(tx as.Tx, auids []string, xui string) (int, error) {
 	return n, nil
 }
 
-// parsedCache keeps parsed documents by key and ETag for node-selector GETs.
+// parsedCache keeps parsed documents by key and ETag for node-selector requests, within a
+// byte budget (a parsed document is counted as three times its size).
 type parsedCache struct {
-	mu   sync.Mutex
-	max  int
-	docs map[DocumentKey]cachedDoc
+	mu     sync.Mutex
+	budget int
+	used   int
+	docs   map[DocumentKey]cachedDoc
 }
 
 type cachedDoc struct {
@@ -183,12 +185,14 @@ type cachedDoc struct {
 	doc  *xdoc
 }
 
-func newParsedCache(max int) *parsedCache {
-	return &parsedCache{max: max, docs: make(map[DocumentKey]cachedDoc)}
+func docCost(d *xdoc) int { return 3*len(d.src) + 256 }
+
+func newParsedCache(budget int) *parsedCache {
+	return &parsedCache{budget: budget, docs: make(map[DocumentKey]cachedDoc)}
 }
 
 func (c *parsedCache) get(k DocumentKey, etag string) *xdoc {
-	if c.max == 0 {
+	if c.budget == 0 {
 		return nil
 	}
 	c.mu.Lock()
@@ -200,16 +204,23 @@ func (c *parsedCache) get(k DocumentKey, etag string) *xdoc {
 }
 
 func (c *parsedCache) put(k DocumentKey, etag string, d *xdoc) {
-	if c.max == 0 {
+	cost := docCost(d)
+	if cost > c.budget/4 {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.docs) >= c.max {
-		for old := range c.docs { // evict an arbitrary entry
-			delete(c.docs, old)
+	if old, ok := c.docs[k]; ok {
+		c.used -= docCost(old.doc)
+		delete(c.docs, k)
+	}
+	for key, old := range c.docs { // evict arbitrary entries until it fits
+		if c.used+cost <= c.budget {
 			break
 		}
+		c.used -= docCost(old.doc)
+		delete(c.docs, key)
 	}
 	c.docs[k] = cachedDoc{etag: etag, doc: d}
+	c.used += cost
 }
