@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/imsps/imsps/isc"
 	"github.com/imsps/imsps/isc/isctest"
 )
 
@@ -197,5 +198,31 @@ func TestLargeNotifyToUDPWatcher(t *testing.T) {
 	n := d.notify(t, "active")
 	if len(n.Body()) <= 1300 || n.Via().Transport != "UDP" || !strings.Contains(string(n.Body()), "device-xxxxxxxxxxdb") {
 		t.Fatalf("NOTIFY over %s with %d bytes", n.Via().Transport, len(n.Body()))
+	}
+}
+
+// TestAssertedIdentityTrust: only the presentity may publish its state; P-Asserted-Identity
+// names the publisher only when it comes from a trusted S-CSCF (RFC 3325 §9.1, TS 24.229 §4.4).
+func TestAssertedIdentityTrust(t *testing.T) {
+	const alice = "sip:alice@example.com"
+	tests := []struct {
+		name     string
+		trusted  []string
+		wantCode int
+	}{
+		{"RFC 3325 §9.1: PAI alice from trusted S-CSCF, From bob -> alice publishes -> 200", []string{"127.0.0.0/8"}, 200},
+		{"RFC 3325 §9.1: PAI alice from untrusted source ignored, From bob -> 403", []string{"192.0.2.1"}, 403},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			in := isctest.Run(t, isctest.WithSIP(func(c *isc.Config) { c.TrustedPeers = tc.trusted }))
+			ua := isctest.NewUA(t, "UDP")
+			res := ua.Do(ua.Request(sip.PUBLISH, alice, in.UDP, pidf(alice, "t1=open"),
+				"From: <sip:bob@example.com>;tag=1", "To: <"+alice+">", "Event: presence", "Content-Type: application/pidf+xml",
+				"P-Asserted-Identity: <"+alice+">"))
+			if res.StatusCode != tc.wantCode {
+				t.Fatalf("status %d, want %d", res.StatusCode, tc.wantCode)
+			}
+		})
 	}
 }
