@@ -12,12 +12,13 @@ import (
 
 // Config is the whole configuration; each section belongs to one package.
 type Config struct {
-	Log      LogConfig   `yaml:"log"`
-	Data     string      `yaml:"data"`
-	Store    StoreConfig `yaml:"store"`
-	Presence as.Config   `yaml:"presence"`
-	SIP      isc.Config  `yaml:"sip"`
-	XCAP     ut.Config   `yaml:"xcap"`
+	Log      LogConfig     `yaml:"log"`
+	Data     string        `yaml:"data"`
+	Store    StoreConfig   `yaml:"store"`
+	Presence as.Config     `yaml:"presence"`
+	SIP      isc.Config    `yaml:"sip"`
+	XCAP     ut.Config     `yaml:"xcap"`
+	Metrics  MetricsConfig `yaml:"metrics"`
 }
 
 // DefaultConfig is the lab profile; configs/imsps.yaml spells out the same values.
@@ -29,6 +30,7 @@ func DefaultConfig() Config {
 		Presence: as.DefaultConfig(),
 		SIP:      isc.DefaultConfig(),
 		XCAP:     ut.DefaultConfig(),
+		Metrics:  MetricsConfig{Listen: "127.0.0.1:9090"},
 	}
 }
 

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -17,6 +19,7 @@ func testConfig(t testing.TB) Config {
 	cfg.SIP.UDP = "127.0.0.1:0"
 	cfg.SIP.TCP = "127.0.0.1:0"
 	cfg.XCAP.Listen = "127.0.0.1:0"
+	cfg.Metrics.Listen = "127.0.0.1:0"
 	return cfg
 }
 
@@ -97,4 +100,27 @@ func TestConformanceXCAPFlows(t *testing.T) {
 		t.Fatalf("conformance failures:\n%s", b.String())
 	}
 	t.Log(b.String())
+}
+
+func TestMetricsCountPresence(t *testing.T) {
+	s := startStack(t, testConfig(t))
+	rep := conformance.Run(t.Context(), conformance.Target{SIP: s.addr["sip.udp"].String(), Domain: "example.com"}, conformance.SIPFlows()[:1])
+	if _, failed := rep.Counts(); failed > 0 {
+		t.Fatal("seed flow failed")
+	}
+	res, err := http.Get("http://" + s.addr["metrics"].String() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	for _, want := range []string{
+		`imsps_sip_requests_total{method="PUBLISH",outcome="ok"} 3`,
+		`imsps_sip_requests_total{method="SUBSCRIBE",outcome="ok"} 2`,
+		"imsps_publications 2", "imsps_subscriptions 2",
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"path/filepath"
 	"sync"
 	"time"
@@ -43,8 +44,9 @@ type StoreConfig struct {
 
 // stack is a running imsps: every component of a role, bound to its listeners.
 type stack struct {
-	log  *slog.Logger
-	addr map[string]net.Addr // listener name -> bound address, for tests and the start-up log
+	log     *slog.Logger
+	metrics *metrics
+	addr    map[string]net.Addr // listener name -> bound address, for tests and the start-up log
 
 	closers []func() error // in reverse start order
 	runs    []func(ctx context.Context) error
@@ -53,7 +55,7 @@ type stack struct {
 // start builds and binds every component of the role. It fails, with nothing left
 // listening, if a component cannot be built or a listener cannot bind.
 func start(cfg Config, r role, log *slog.Logger) (*stack, error) {
-	s := &stack{log: log, addr: map[string]net.Addr{}}
+	s := &stack{log: log, metrics: newMetrics(), addr: map[string]net.Addr{}}
 	if err := s.build(cfg, r); err != nil {
 		s.close()
 		return nil, err
@@ -67,7 +69,33 @@ func (s *stack) build(cfg Config, r role) error {
 			return err
 		}
 	}
+	if cfg.Metrics.Listen != "" {
+		l, err := s.listenTCP("metrics", cfg.Metrics.Listen)
+		if err != nil {
+			return err
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", s.metrics.handler())
+		s.serveHTTP(l, mux)
+	}
 	return nil
+}
+
+// serveHTTP serves h on l until the stack stops.
+func (s *stack) serveHTTP(l net.Listener, h http.Handler) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	s.runs = append(s.runs, func(ctx context.Context) error {
+		go func() {
+			<-ctx.Done()
+			shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			srv.Shutdown(shutdown)
+		}()
+		if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
 }
 
 func (s *stack) onClose(f func() error) { s.closers = append(s.closers, f) }
@@ -141,7 +169,8 @@ func (s *stack) presence(cfg Config) error {
 	if err != nil {
 		return err
 	}
-	srv, err := isc.New(cfg.SIP, agent, notifier, s.log)
+	s.metrics.watchAgent(agent)
+	srv, err := isc.New(cfg.SIP, countedPresence{agent, s.metrics.requests}, notifier, s.log)
 	if err != nil {
 		return err
 	}
