@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"time"
 
 	"github.com/fiorix/go-diameter/v4/diam"
 	"github.com/fiorix/go-diameter/v4/diam/datatype"
@@ -175,11 +177,41 @@ func ErrorAnswer(ctx context.Context, req *diam.Message, err error) *diam.Messag
 func RequireAVPs(req *diam.Message, avps ...[2]uint32) error {
 	for _, cv := range avps {
 		if Find(req.AVP, cv[0], cv[1]) == nil {
+			name := fmt.Sprint(cv[0])
 			var data datatype.Type = datatype.OctetString("")
-			return Result(dict.MissingAVP, fmt.Sprintf("missing AVP %d", cv[0]), diam.NewAVP(cv[0], flagsFor(cv[1]), cv[1], data))
+			if d, err := req.Dictionary().FindAVPWithVendor(req.Header.ApplicationID, cv[0], cv[1]); err == nil {
+				name = d.Name
+				data = zero(d.Data.Type)
+			}
+			// RFC 6733 §7.5: Failed-AVP carries an example of the missing AVP, with a minimal value.
+			return Result(dict.MissingAVP, "missing "+name, diam.NewAVP(cv[0], flagsFor(cv[1]), cv[1], data))
 		}
 	}
 	return nil
+}
+
+func zero(t datatype.TypeID) datatype.Type {
+	switch t {
+	case datatype.GroupedType:
+		return &diam.GroupedAVP{}
+	case datatype.EnumeratedType:
+		return datatype.Enumerated(0)
+	case datatype.Unsigned32Type:
+		return datatype.Unsigned32(0)
+	case datatype.Unsigned64Type:
+		return datatype.Unsigned64(0)
+	case datatype.Integer32Type:
+		return datatype.Integer32(0)
+	case datatype.TimeType:
+		return datatype.Time(time.Unix(0, 0))
+	case datatype.UTF8StringType:
+		return datatype.UTF8String("")
+	case datatype.DiameterIdentityType:
+		return datatype.DiameterIdentity("")
+	case datatype.AddressType:
+		return datatype.Address(net.IPv4zero.To4())
+	}
+	return datatype.OctetString("")
 }
 
 func flagsFor(vendor uint32) uint8 {

@@ -334,7 +334,7 @@ func (c *Client) snr(ctx context.Context, impu as.AOR, kind int32, refs ...dict.
 // repository data; failures are logged and retried by the renewal loop.
 func (c *Client) subscribe(sub as.Subscriber) {
 	c.mu.Lock()
-	if s, ok := c.subs[sub.Presentity]; ok && time.Until(s.expires) > s.granted/3 {
+	if _, ok := c.subs[sub.Presentity]; ok { // subscribed or subscribing; the renewal loop keeps it
 		c.mu.Unlock()
 		return
 	}

@@ -402,7 +402,7 @@ func TestFailoverBetweenSimulators(t *testing.T) {
 	if _, err := c.Lookup(t.Context(), "sip:b@example.com"); err != nil {
 		t.Fatalf("after primary went away: %v", err)
 	}
-	if at2.n[[3]uint32{0, dict.UserData, diam.RequestFlag}] != 1 {
+	if at2.count(0, dict.UserData, diam.RequestFlag) != 1 {
 		t.Fatalf("the second simulator saw %v", at2.n)
 	}
 }

@@ -103,6 +103,12 @@ func (c *counter) tap(out bool, _, _ net.Addr, b []byte) {
 	}
 }
 
+func (c *counter) count(out, code, request uint32) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[[3]uint32{out, code, request}]
+}
+
 func (c *counter) sent(code uint32) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
