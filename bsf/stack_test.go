@@ -10,65 +10,26 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fiorix/go-diameter/v4/diam"
-	"github.com/fiorix/go-diameter/v4/diam/datatype"
-
 	"github.com/imsps/imsps/as/store"
 	"github.com/imsps/imsps/bsf"
 	"github.com/imsps/imsps/bsf/bsftest"
 	"github.com/imsps/imsps/configs"
 	"github.com/imsps/imsps/diameter/dict"
+	"github.com/imsps/imsps/diameter/hss"
 	"github.com/imsps/imsps/diameter/peer"
 )
 
-// startZhHSS is a stand-in for the HSS simulator's Zh side: MAR answered from LocalVectors.
-func startZhHSS(t *testing.T, lv *bsf.LocalVectors) string {
+// startZhHSS runs the HSS simulator (diameter/hss) on 127.0.0.1:0; Zh MAR is what bsf uses.
+func startZhHSS(t *testing.T, subs *configs.Subscribers, tap peer.Tap) string {
 	t.Helper()
-	d, err := dict.New(dict.Zh)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := peer.NewMux()
-	mux.HandleFunc(dict.Zh, dict.MultimediaAuth, func(ctx context.Context, req *diam.Message) (*diam.Message, error) {
-		impi, _ := peer.String(peer.Find(req.AVP, dict.AVPUserName, 0))
-		var resync *bsf.Resync
-		item := peer.Children(peer.Find(req.AVP, dict.AVPSIPAuthDataItem, dict.Vendor3GPP))
-		if ra, ok := peer.Bytes(peer.Find(item, dict.AVPSIPAuthorization, dict.Vendor3GPP)); ok && len(ra) == 30 {
-			resync = &bsf.Resync{RAND: ra[:16], AUTS: ra[16:]}
-		}
-		v, guss, err := lv.AuthVector(ctx, impi, resync)
-		if errors.Is(err, bsf.ErrUnknownIMPI) {
-			return nil, peer.Experimental(dict.ErrorIMPIUnknown)
-		}
-		if err != nil {
-			return nil, peer.Result(dict.AuthenticationRejected, err.Error())
-		}
-		a := peer.NewAnswer(ctx, req)
-		a.AddAVP(peer.Base(dict.AVPUserName, datatype.UTF8String(impi)))
-		a.AddAVP(peer.Vendor3GPP(dict.AVPSIPNumberAuthItems, true, datatype.Unsigned32(1)))
-		a.AddAVP(peer.Vendor3GPP(dict.AVPSIPAuthDataItem, true, &diam.GroupedAVP{AVP: []*diam.AVP{
-			peer.Vendor3GPP(dict.AVPSIPAuthenticationScheme, true, datatype.UTF8String(bsf.SchemeDigestAKAv1)),
-			peer.Vendor3GPP(dict.AVPSIPAuthenticate, true, datatype.OctetString(append(append([]byte{}, v.RAND...), v.AUTN...))),
-			peer.Vendor3GPP(dict.AVPSIPAuthorization, true, datatype.OctetString(v.XRES)),
-			peer.Vendor3GPP(dict.AVPConfidentialityKey, true, datatype.OctetString(v.CK)),
-			peer.Vendor3GPP(dict.AVPIntegrityKey, true, datatype.OctetString(v.IK)),
-		}}))
-		g, err := bsf.MarshalGUSS(guss)
-		if err != nil {
-			return nil, err
-		}
-		a.AddAVP(peer.Vendor3GPP(dict.AVPGBAUserSecSettings, true, datatype.OctetString(g)))
-		return a, nil
-	})
-	srv, err := peer.NewServer(peer.Options{
-		Local: peer.Identity{OriginHost: "hss.example.com", OriginRealm: "example.com"},
-		Dict:  d, Mux: mux, Log: testLogger(t),
-	})
+	cfg := hss.DefaultConfig()
+	cfg.AdminListen = ""
+	h, err := hss.New(cfg, subs, testLogger(t), hss.WithTap(tap))
 	if err != nil {
 		t.Fatal(err)
 	}
 	l := listen(t)
-	serve(t, func(ctx context.Context) { srv.Serve(ctx, l) })
+	serve(t, func(ctx context.Context) { h.Serve(ctx, l) })
 	return l.Addr().String()
 }
 
@@ -89,17 +50,13 @@ func TestDiameterStack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lv, err := bsf.NewLocalVectors(subs)
-	if err != nil {
-		t.Fatal(err)
-	}
 	log := testLogger(t)
 	capture := &bsftest.Capture{}
 	ctx := t.Context()
 
 	cfg := bsf.DefaultConfig()
 	cfg.Vectors = "zh"
-	cfg.Zh.Address = startZhHSS(t, lv)
+	cfg.Zh.Address = startZhHSS(t, subs, nil)
 	zhPeer, err := bsf.NewPeerClient(cfg.Zh, dict.Zh, capture.Tap, log)
 	if err != nil {
 		t.Fatal(err)
