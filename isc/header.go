@@ -291,7 +291,7 @@ func parseAssertedIdentity(values []string) (string, bool) {
 // addrSpec extracts the URI of a name-addr ("Name" <uri>;params) or addr-spec value.
 func addrSpec(item string) (string, bool) {
 	item = strings.TrimSpace(item)
-	if item == "" || strings.ContainsFunc(item, func(r rune) bool { return r < 0x20 && r != '\t' || r == 0x7f }) {
+	if item == "" || strings.ContainsFunc(item, isControl) {
 		return "", false
 	}
 	// Skip a quoted display name, which may contain '<'.
@@ -336,8 +336,8 @@ func closingQuote(s string) int {
 // mandatory. The value is kept as received for echoing in NOTIFYs.
 func parseChargingVector(v string) (string, error) {
 	s := strings.TrimSpace(v)
-	if strings.ContainsAny(s, "\r\n") {
-		return "", headerError(hdrChargingVector, v, "line break")
+	if strings.ContainsFunc(s, isControl) {
+		return "", headerError(hdrChargingVector, v, "control character")
 	}
 	for _, p := range splitParams(s) {
 		name, val, _ := strings.Cut(p, "=")
@@ -409,7 +409,7 @@ func setHeader(m sip.Message, name, value string) {
 
 // safeValue reports whether v can go into a header without splitting it.
 func safeValue(v string) bool {
-	return !strings.ContainsAny(v, "\r\n\x00")
+	return !strings.ContainsFunc(v, isControl)
 }
 
 // contentType returns the media type of m's Content-Type ("" when absent).
@@ -487,3 +487,6 @@ func readFields(req *sip.Request) fields {
 	}
 	return f
 }
+
+// isControl reports ASCII control characters other than horizontal tab.
+func isControl(r rune) bool { return r < 0x20 && r != '\t' || r == 0x7f }
