@@ -85,6 +85,12 @@ func TestPublishFromWire(t *testing.T) {
 				t.Fatalf("response %d SIP-ETag %q Expires %q", res.StatusCode, hdr(res, "SIP-ETag"), hdr(res, "Expires"))
 			}
 			pr, _ := f.last()
+			f.mu.Lock()
+			ctxErr := f.ctxErr
+			f.mu.Unlock()
+			if ctxErr != nil {
+				t.Fatalf("request context already ended in the handler: %v", ctxErr)
+			}
 			want := as.PublishRequest{
 				Presentity: "sip:alice@example.com;user=phone", Publisher: "sip:alice@example.com",
 				Event: "presence", IfMatch: "abc123", Expires: 1800, ContentType: "application/pidf+xml", Body: []byte(pidfBody),

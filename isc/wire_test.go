@@ -27,6 +27,7 @@ type fakePresence struct {
 	subscribes []as.SubscribeRequest
 	body       []byte
 	notified   chan error
+	ctxErr     error         // ctx.Err() seen by the last call
 	entered    chan struct{} // when set, Publish signals here and then waits for release
 	release    chan struct{}
 }
@@ -43,6 +44,7 @@ func (f *fakePresence) Publish(ctx context.Context, r as.PublishRequest) (as.Pub
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.ctxErr = ctx.Err()
 	f.publishes = append(f.publishes, r)
 	if f.err != nil {
 		return as.PublishResult{}, f.err
@@ -53,6 +55,7 @@ func (f *fakePresence) Publish(ctx context.Context, r as.PublishRequest) (as.Pub
 func (f *fakePresence) Subscribe(ctx context.Context, r as.SubscribeRequest) (as.SubscribeResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.ctxErr = ctx.Err()
 	f.subscribes = append(f.subscribes, r)
 	if f.err != nil {
 		return as.SubscribeResult{}, f.err
