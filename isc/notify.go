@@ -39,6 +39,7 @@ type Notifier struct {
 	tcpAddr  netip.AddrPort
 	closed   bool
 	ready    chan struct{} // closed once Serve attached the listeners
+	done     chan struct{} // closed by Close
 	inflight sync.WaitGroup
 	big      map[string]*sip.ClientTx // NOTIFYs sent over UDP above sipgo's size limit
 }
@@ -54,7 +55,7 @@ func NewNotifier(cfg Config, log *slog.Logger) (*Notifier, error) {
 		return nil, errors.New("isc: nil logger")
 	}
 	log = log.With("component", "isc")
-	n := &Notifier{cfg: cfg, log: log, big: make(map[string]*sip.ClientTx), ready: make(chan struct{})}
+	n := &Notifier{cfg: cfg, log: log, big: make(map[string]*sip.ClientTx), ready: make(chan struct{}), done: make(chan struct{})}
 	stackLog := log.With("layer", "sipgo")
 	ua, err := sipgo.NewUA(
 		sipgo.WithUserAgent(cfg.UserAgent),
@@ -115,6 +116,7 @@ func (n *Notifier) Close() error {
 		return nil
 	}
 	n.closed = true
+	close(n.done)
 	n.mu.Unlock()
 	n.inflight.Wait()
 	return n.ua.Close()
@@ -341,6 +343,8 @@ func (n *Notifier) Notify(ctx context.Context, nt as.Notification) error {
 	defer n.inflight.Done()
 	select { // NOTIFYs leave from the listeners: wait for Serve
 	case <-n.ready:
+	case <-n.done:
+		return ErrServerClosed
 	case <-ctx.Done():
 		return fmt.Errorf("NOTIFY %s: not serving yet: %w", nt.Dialog.CallID, ctx.Err())
 	}

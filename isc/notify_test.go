@@ -196,3 +196,17 @@ func TestNotifyAfterClose(t *testing.T) {
 		t.Fatalf("Notify after Close = %v", err)
 	}
 }
+
+func TestNotifyBeforeServeEndsAtClose(t *testing.T) {
+	cfg := DefaultConfig()
+	n, err := NewNotifier(cfg, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- n.Notify(context.Background(), notification("sip:bob@127.0.0.1:9")) }()
+	n.Close() // must not wait forever for the Notify that waits for Serve
+	if err := <-errc; !errors.Is(err, ErrServerClosed) {
+		t.Fatalf("Notify = %v", err)
+	}
+}
