@@ -217,9 +217,9 @@ func (c *Client) candidates(app uint32, destHost, destRealm string) (conns []*Co
 	return append(append(host, realm...), dflt...), c.changed
 }
 
-// Request sends m to a peer and returns its answer. It tries the candidate peers in turn,
-// each for RequestTimeout, resending with the T flag after a broken connection or a timeout,
-// and waits for a peer to connect when none is up, all until ctx ends.
+// Request sends m to a peer and returns its answer. It tries the connected candidate peers
+// in turn, each for RequestTimeout, resending with the T flag after a broken connection or a
+// timeout; when no candidate is connected it waits for one until ctx ends.
 // Answers with error results are returned as they are: see ResultOf.
 func (c *Client) Request(ctx context.Context, m *diam.Message) (*diam.Message, error) {
 	destHost, _ := String(Find(m.AVP, 293, 0))
@@ -240,6 +240,9 @@ func (c *Client) Request(ctx context.Context, m *diam.Message) (*diam.Message, e
 			}
 		}
 		if conn == nil {
+			if last != nil {
+				return nil, last // every connected candidate failed: do not wait for a new one
+			}
 			select {
 			case <-changed:
 				continue

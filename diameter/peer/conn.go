@@ -135,8 +135,18 @@ func readFrame(r io.Reader) ([]byte, error) {
 	return b, nil
 }
 
-func (c *Conn) decode(b []byte) (*diam.Message, error) {
-	m, err := diam.ReadMessage(bytes.NewReader(b), c.opt.Dict)
+func (c *Conn) decode(b []byte) (m *diam.Message, err error) {
+	defer func() {
+		if r := recover(); r != nil { // a hostile message must not take the process down
+			m, err = nil, fmt.Errorf("decoder panic %v: %w", r, ErrMalformed)
+		}
+	}()
+	return decode(b, c.opt.Dict)
+}
+
+// decode parses one whole message.
+func decode(b []byte, d *gdict.Parser) (*diam.Message, error) {
+	m, err := diam.ReadMessage(bytes.NewReader(b), d)
 	if err == nil {
 		return m, nil
 	}
@@ -146,9 +156,9 @@ func (c *Conn) decode(b []byte) (*diam.Message, error) {
 	if herr != nil {
 		return nil, fmt.Errorf("%v: %w", err, ErrMalformed)
 	}
-	m = diam.NewMessage(h.CommandCode, h.CommandFlags, h.ApplicationID, h.HopByHopID, h.EndToEndID, c.opt.Dict)
+	m = diam.NewMessage(h.CommandCode, h.CommandFlags, h.ApplicationID, h.HopByHopID, h.EndToEndID, d)
 	for body := b[diam.HeaderLength:]; len(body) > 0; {
-		a, aerr := diam.DecodeAVP(body, h.ApplicationID, c.opt.Dict)
+		a, aerr := diam.DecodeAVP(body, h.ApplicationID, d)
 		if aerr != nil || a.Len() <= 0 || a.Len() > len(body) {
 			return nil, fmt.Errorf("%v: %w", err, ErrMalformed)
 		}

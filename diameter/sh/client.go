@@ -51,6 +51,8 @@ type subscription struct {
 	expires time.Time
 	granted time.Duration
 	repo    bool
+	ready   chan struct{} // closed once the first SNR round is done
+	once    sync.Once
 }
 
 // New builds a Client; Run connects it. opts may set a Tap for wire captures.
@@ -331,14 +333,19 @@ func (c *Client) snr(ctx context.Context, impu as.AOR, kind int32, refs ...dict.
 }
 
 // subscribe subscribes a freshly looked-up user to IMSUserState and, when stored, to the
-// repository data; failures are logged and retried by the renewal loop.
+// repository data; failures are logged and retried by the renewal loop. Callers for a user
+// already being subscribed wait for that first round.
 func (c *Client) subscribe(sub as.Subscriber) {
 	c.mu.Lock()
-	if _, ok := c.subs[sub.Presentity]; ok { // subscribed or subscribing; the renewal loop keeps it
+	if s, ok := c.subs[sub.Presentity]; ok { // subscribed or subscribing; the renewal loop keeps it
 		c.mu.Unlock()
+		select {
+		case <-s.ready:
+		case <-c.ctx.Done():
+		}
 		return
 	}
-	s := &subscription{impu: sub.Presentity}
+	s := &subscription{impu: sub.Presentity, ready: make(chan struct{})}
 	for _, id := range sub.Identities {
 		c.subs[id] = s
 	}
@@ -379,6 +386,7 @@ func (c *Client) renew(s *subscription) {
 	c.mu.Lock()
 	s.expires, s.granted, s.repo = exp, exp.Sub(now), repo
 	c.mu.Unlock()
+	s.once.Do(func() { close(s.ready) })
 	select {
 	case c.wake <- struct{}{}:
 	default:

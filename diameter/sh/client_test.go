@@ -294,12 +294,15 @@ func TestPushNotification(t *testing.T) {
 		if _, err := c.Subscribe(ctx, "sip:bob@example.com", dict.IMSUserState); err != nil {
 			t.Fatal(err)
 		}
-		pnas := make(chan *diam.Message, 1)
-		h2 := c.peers // the answer is visible on the wire only: check through a second Lookup below
-		_ = h2
-		_ = pnas
 		if err := h.SetUserState(ctx, "sip:bob@example.com", as.NotRegistered); err != nil {
 			t.Fatal(err)
+		}
+		pna := cnt.lastMsg(1, dict.PushNotification, 0)
+		if pna == nil {
+			t.Fatal("no PNA sent")
+		}
+		if err := peer.ResultOf(pna); !errors.Is(err, peer.Experimental(dict.ErrorNoSubscriptionToData)) {
+			t.Fatalf("PNA result %v", err)
 		}
 		select {
 		case got := <-l.ch:
@@ -307,6 +310,30 @@ func TestPushNotification(t *testing.T) {
 		default:
 		}
 	})
+}
+
+// RFC 6733 §5.3.1: the Sh client's CER advertises exactly Sh, in a Vendor-Specific-Application-Id.
+func TestCERAdvertisesSh(t *testing.T) {
+	at := newCounter()
+	_, addr := startHSS(t, nil, hss.WithTap(at.tap))
+	startClient(t, testConfig(addr), 1)
+	cer := at.lastMsg(0, dict.CapabilitiesExchange, diam.RequestFlag)
+	if cer == nil {
+		t.Fatal("no CER")
+	}
+	var apps []uint32
+	for _, v := range peer.FindAll(cer.AVP, dict.AVPVendorSpecificApplicationID, 0) {
+		id, _ := peer.Uint32(peer.Find(peer.Children(v), dict.AVPAuthApplicationID, 0))
+		apps = append(apps, id)
+	}
+	if !slices.Equal(apps, []uint32{uint32(dict.Sh)}) || peer.Find(cer.AVP, dict.AVPAuthApplicationID, 0) != nil {
+		t.Fatalf("CER advertises %v", apps)
+	}
+	for _, code := range []uint32{dict.AVPOriginHost, dict.AVPOriginRealm, dict.AVPHostIPAddress, dict.AVPVendorID, dict.AVPProductName, dict.AVPSupportedVendorID} {
+		if peer.Find(cer.AVP, code, 0) == nil {
+			t.Errorf("CER lacks AVP %d", code)
+		}
+	}
 }
 
 func TestSubscriptionRenewal(t *testing.T) {

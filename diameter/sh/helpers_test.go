@@ -1,6 +1,7 @@
 package sh
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 	"net"
@@ -76,13 +77,14 @@ func startClient(t testing.TB, cfg Config, want int, opts ...Option) *Client {
 
 // counter counts Diameter messages by direction, command and request flag.
 type counter struct {
-	mu sync.Mutex
-	n  map[[3]uint32]int
-	ch chan *diam.Header
+	mu   sync.Mutex
+	n    map[[3]uint32]int
+	last map[[3]uint32][]byte
+	ch   chan *diam.Header
 }
 
 func newCounter() *counter {
-	return &counter{n: map[[3]uint32]int{}, ch: make(chan *diam.Header, 1000)}
+	return &counter{n: map[[3]uint32]int{}, last: map[[3]uint32][]byte{}, ch: make(chan *diam.Header, 1000)}
 }
 
 func (c *counter) tap(out bool, _, _ net.Addr, b []byte) {
@@ -94,8 +96,10 @@ func (c *counter) tap(out bool, _, _ net.Addr, b []byte) {
 	if out {
 		o = 1
 	}
+	k := [3]uint32{o, h.CommandCode, uint32(h.CommandFlags & diam.RequestFlag)}
 	c.mu.Lock()
-	c.n[[3]uint32{o, h.CommandCode, uint32(h.CommandFlags & diam.RequestFlag)}]++
+	c.n[k]++
+	c.last[k] = bytes.Clone(b)
 	c.mu.Unlock()
 	select {
 	case c.ch <- h:
@@ -107,6 +111,22 @@ func (c *counter) count(out, code, request uint32) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.n[[3]uint32{out, code, request}]
+}
+
+// lastMsg decodes the last message seen of a kind.
+func (c *counter) lastMsg(out, code, request uint32) *diam.Message {
+	c.mu.Lock()
+	b := c.last[[3]uint32{out, code, request}]
+	c.mu.Unlock()
+	if b == nil {
+		return nil
+	}
+	d, _ := dict.New(dict.Sh, dict.Zh)
+	m, err := diam.ReadMessage(bytes.NewReader(b), d)
+	if err != nil {
+		return nil
+	}
+	return m
 }
 
 func (c *counter) sent(code uint32) int {
