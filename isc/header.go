@@ -169,13 +169,13 @@ func splitOutsideQuotes(s string, sep byte) []string {
 	return append(out, strings.TrimSpace(s[start:]))
 }
 
-// Event is a parsed Event header (RFC 6665 §8.2.1): package token and id parameter.
-type Event struct {
+// eventHeader is a parsed Event header (RFC 6665 §8.2.1): package token and id parameter.
+type eventHeader struct {
 	Package string
 	ID      string
 }
 
-func (e Event) String() string {
+func (e eventHeader) String() string {
 	if e.ID == "" {
 		return e.Package
 	}
@@ -183,22 +183,22 @@ func (e Event) String() string {
 }
 
 // parseEvent parses an Event header value: event-type *( SEMI event-param ).
-func parseEvent(v string) (Event, error) {
+func parseEvent(v string) (eventHeader, error) {
 	parts := splitParams(v)
 	pkg := strings.TrimSpace(parts[0])
 	if !isToken(pkg) {
-		return Event{}, headerError(hdrEvent, v, "event type is not a token")
+		return eventHeader{}, headerError(hdrEvent, v, "event type is not a token")
 	}
-	e := Event{Package: pkg}
+	e := eventHeader{Package: pkg}
 	for _, p := range parts[1:] {
 		name, val, _ := strings.Cut(p, "=")
 		name, val = strings.TrimSpace(name), strings.TrimSpace(val)
 		if !isToken(name) {
-			return Event{}, headerError(hdrEvent, v, "bad parameter")
+			return eventHeader{}, headerError(hdrEvent, v, "bad parameter")
 		}
 		if strings.EqualFold(name, "id") {
 			if !isToken(val) {
-				return Event{}, headerError(hdrEvent, v, "id is not a token")
+				return eventHeader{}, headerError(hdrEvent, v, "id is not a token")
 			}
 			e.ID = val
 		}

@@ -65,15 +65,15 @@ func TestHeaderLookupCompactForms(t *testing.T) {
 func TestParseEvent(t *testing.T) {
 	tests := []struct {
 		name, in string
-		want     Event
+		want     eventHeader
 		wantErr  bool
 	}{
-		{"RFC 6665 §8.2.1: bare package", "presence", Event{Package: "presence"}, false},
-		{"RFC 6665 §8.2.1: id parameter", "presence ; id=abc", Event{Package: "presence", ID: "abc"}, false},
-		{"RFC 6665 §8.2.1: template package", "presence.winfo", Event{Package: "presence.winfo"}, false},
-		{"RFC 6665 §8.2.1: other params ignored", "presence;foo=bar;id=1", Event{Package: "presence", ID: "1"}, false},
-		{"RFC 3261 §25.1: empty is not a token", "", Event{}, true},
-		{"RFC 3261 §25.1: space inside token", "pres ence", Event{}, true},
+		{"RFC 6665 §8.2.1: bare package", "presence", eventHeader{Package: "presence"}, false},
+		{"RFC 6665 §8.2.1: id parameter", "presence ; id=abc", eventHeader{Package: "presence", ID: "abc"}, false},
+		{"RFC 6665 §8.2.1: template package", "presence.winfo", eventHeader{Package: "presence.winfo"}, false},
+		{"RFC 6665 §8.2.1: other params ignored", "presence;foo=bar;id=1", eventHeader{Package: "presence", ID: "1"}, false},
+		{"RFC 3261 §25.1: empty is not a token", "", eventHeader{}, true},
+		{"RFC 3261 §25.1: space inside token", "pres ence", eventHeader{}, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

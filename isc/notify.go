@@ -288,7 +288,7 @@ func (n *Notifier) buildNotify(nt as.Notification, h hop, tp string) (*sip.Reque
 	req.AppendHeader(&cid)
 	req.AppendHeader(&sip.CSeqHeader{SeqNo: nt.CSeq, MethodName: sip.NOTIFY})
 	req.AppendHeader(&sip.ContactHeader{Address: n.contact(tp)})
-	setHeader(req, hdrEvent, Event{Package: nt.Event, ID: nt.EventID}.String())
+	setHeader(req, hdrEvent, eventHeader{Package: nt.Event, ID: nt.EventID}.String())
 	setHeader(req, hdrSubscriptionState, notificationState(nt))
 	if nt.ChargingVector != "" {
 		setHeader(req, hdrChargingVector, nt.ChargingVector)
