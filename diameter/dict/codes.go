@@ -249,49 +249,100 @@ func (r ExperimentalResult) Transient() bool { return r.Code >= 4000 && r.Code <
 
 func (r ExperimentalResult) String() string {
 	if r.Vendor == Vendor3GPP {
-		if n, ok := experimentalNames[r.Code]; ok {
+		if n := experimentalName(r.Code); n != "" {
 			return fmt.Sprintf("%s (%d)", n, r.Code)
 		}
 	}
 	return fmt.Sprintf("Experimental-Result %d/%d", r.Vendor, r.Code)
 }
 
-var experimentalNames = map[uint32]string{
-	4100: "DIAMETER_USER_DATA_NOT_AVAILABLE",
-	4101: "DIAMETER_PRIOR_UPDATE_IN_PROGRESS",
-	5001: "DIAMETER_ERROR_USER_UNKNOWN",
-	5002: "DIAMETER_ERROR_IDENTITIES_DONT_MATCH",
-	5008: "DIAMETER_ERROR_TOO_MUCH_DATA",
-	5011: "DIAMETER_ERROR_FEATURE_UNSUPPORTED",
-	5100: "DIAMETER_ERROR_USER_DATA_NOT_RECOGNIZED",
-	5101: "DIAMETER_ERROR_OPERATION_NOT_ALLOWED",
-	5102: "DIAMETER_ERROR_USER_DATA_CANNOT_BE_READ",
-	5103: "DIAMETER_ERROR_USER_DATA_CANNOT_BE_MODIFIED",
-	5104: "DIAMETER_ERROR_USER_DATA_CANNOT_BE_NOTIFIED",
-	5105: "DIAMETER_ERROR_TRANSPARENT_DATA_OUT_OF_SYNC",
-	5106: "DIAMETER_ERROR_SUBS_DATA_ABSENT",
-	5107: "DIAMETER_ERROR_NO_SUBSCRIPTION_TO_DATA",
-	5108: "DIAMETER_ERROR_DSAI_NOT_AVAILABLE",
-	5401: "DIAMETER_ERROR_IMPI_UNKNOWN",
-	5402: "DIAMETER_ERROR_NOT_AUTHORIZED",
-	5403: "DIAMETER_ERROR_TRANSACTION_IDENTIFIER_INVALID",
+func experimentalName(code uint32) string {
+	switch code {
+	case 4100:
+		return "DIAMETER_USER_DATA_NOT_AVAILABLE"
+	case 4101:
+		return "DIAMETER_PRIOR_UPDATE_IN_PROGRESS"
+	case 5001:
+		return "DIAMETER_ERROR_USER_UNKNOWN"
+	case 5002:
+		return "DIAMETER_ERROR_IDENTITIES_DONT_MATCH"
+	case 5008:
+		return "DIAMETER_ERROR_TOO_MUCH_DATA"
+	case 5011:
+		return "DIAMETER_ERROR_FEATURE_UNSUPPORTED"
+	case 5100:
+		return "DIAMETER_ERROR_USER_DATA_NOT_RECOGNIZED"
+	case 5101:
+		return "DIAMETER_ERROR_OPERATION_NOT_ALLOWED"
+	case 5102:
+		return "DIAMETER_ERROR_USER_DATA_CANNOT_BE_READ"
+	case 5103:
+		return "DIAMETER_ERROR_USER_DATA_CANNOT_BE_MODIFIED"
+	case 5104:
+		return "DIAMETER_ERROR_USER_DATA_CANNOT_BE_NOTIFIED"
+	case 5105:
+		return "DIAMETER_ERROR_TRANSPARENT_DATA_OUT_OF_SYNC"
+	case 5106:
+		return "DIAMETER_ERROR_SUBS_DATA_ABSENT"
+	case 5107:
+		return "DIAMETER_ERROR_NO_SUBSCRIPTION_TO_DATA"
+	case 5108:
+		return "DIAMETER_ERROR_DSAI_NOT_AVAILABLE"
+	case 5401:
+		return "DIAMETER_ERROR_IMPI_UNKNOWN"
+	case 5402:
+		return "DIAMETER_ERROR_NOT_AUTHORIZED"
+	case 5403:
+		return "DIAMETER_ERROR_TRANSACTION_IDENTIFIER_INVALID"
+	}
+	return ""
 }
 
 func (c ResultCode) String() string {
-	if n, ok := resultNames[c]; ok {
+	if n := resultName(c); n != "" {
 		return fmt.Sprintf("%s (%d)", n, uint32(c))
 	}
 	return fmt.Sprintf("Result-Code %d", uint32(c))
 }
 
-var resultNames = map[ResultCode]string{
-	Success: "DIAMETER_SUCCESS", CommandUnsupported: "DIAMETER_COMMAND_UNSUPPORTED",
-	UnableToDeliver: "DIAMETER_UNABLE_TO_DELIVER", RealmNotServed: "DIAMETER_REALM_NOT_SERVED",
-	TooBusy: "DIAMETER_TOO_BUSY", ApplicationUnsupported: "DIAMETER_APPLICATION_UNSUPPORTED",
-	InvalidHdrBits: "DIAMETER_INVALID_HDR_BITS", InvalidAVPBits: "DIAMETER_INVALID_AVP_BITS",
-	UnknownPeer: "DIAMETER_UNKNOWN_PEER", AuthenticationRejected: "DIAMETER_AUTHENTICATION_REJECTED",
-	AVPUnsupported: "DIAMETER_AVP_UNSUPPORTED", UnknownSessionID: "DIAMETER_UNKNOWN_SESSION_ID",
-	AuthorizationRejected: "DIAMETER_AUTHORIZATION_REJECTED", InvalidAVPValue: "DIAMETER_INVALID_AVP_VALUE",
-	MissingAVP: "DIAMETER_MISSING_AVP", NoCommonApplication: "DIAMETER_NO_COMMON_APPLICATION",
-	UnableToComply: "DIAMETER_UNABLE_TO_COMPLY", InvalidAVPLength: "DIAMETER_INVALID_AVP_LENGTH",
+func resultName(c ResultCode) string {
+	switch c {
+	case Success:
+		return "DIAMETER_SUCCESS"
+	case CommandUnsupported:
+		return "DIAMETER_COMMAND_UNSUPPORTED"
+	case UnableToDeliver:
+		return "DIAMETER_UNABLE_TO_DELIVER"
+	case RealmNotServed:
+		return "DIAMETER_REALM_NOT_SERVED"
+	case TooBusy:
+		return "DIAMETER_TOO_BUSY"
+	case ApplicationUnsupported:
+		return "DIAMETER_APPLICATION_UNSUPPORTED"
+	case InvalidHdrBits:
+		return "DIAMETER_INVALID_HDR_BITS"
+	case InvalidAVPBits:
+		return "DIAMETER_INVALID_AVP_BITS"
+	case UnknownPeer:
+		return "DIAMETER_UNKNOWN_PEER"
+	case AuthenticationRejected:
+		return "DIAMETER_AUTHENTICATION_REJECTED"
+	case AVPUnsupported:
+		return "DIAMETER_AVP_UNSUPPORTED"
+	case UnknownSessionID:
+		return "DIAMETER_UNKNOWN_SESSION_ID"
+	case AuthorizationRejected:
+		return "DIAMETER_AUTHORIZATION_REJECTED"
+	case InvalidAVPValue:
+		return "DIAMETER_INVALID_AVP_VALUE"
+	case MissingAVP:
+		return "DIAMETER_MISSING_AVP"
+	case NoCommonApplication:
+		return "DIAMETER_NO_COMMON_APPLICATION"
+	case UnableToComply:
+		return "DIAMETER_UNABLE_TO_COMPLY"
+	case InvalidAVPLength:
+		return "DIAMETER_INVALID_AVP_LENGTH"
+	}
+	return ""
 }

@@ -103,6 +103,12 @@ func (m *Mux) Handle(app dict.App, code uint32, h Handler) {
 	m.h[diam.CommandIndex{AppID: uint32(app), Code: code, Request: true}] = h
 }
 
+// HandleIdx registers h for a command index (only requests are served).
+func (m *Mux) HandleIdx(idx diam.CommandIndex, h Handler) {
+	idx.Request = true
+	m.h[idx] = h
+}
+
 // HandleFunc registers f for requests of code in app.
 func (m *Mux) HandleFunc(app dict.App, code uint32, f func(ctx context.Context, req *diam.Message) (*diam.Message, error)) {
 	m.Handle(app, code, HandlerFunc(f))

@@ -1,0 +1,41 @@
+package sh
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/imsps/imsps/diameter/peer"
+)
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		mod  func(*Config)
+		want string
+	}{
+		{"defaults", func(*Config) {}, ""},
+		{"no peers", func(c *Config) { c.Peers = nil }, "sh.peers"},
+		{"peer addr", func(c *Config) { c.Peers = []peer.PeerConfig{{Addr: "hss"}} }, "sh.peers[0].addr"},
+		{"origin host", func(c *Config) { c.OriginHost = "" }, "sh.origin_host"},
+		{"origin realm", func(c *Config) { c.OriginRealm = "a b" }, "sh.origin_realm"},
+		{"destination realm", func(c *Config) { c.DestinationRealm = "" }, "sh.destination_realm"},
+		{"lookup deadline", func(c *Config) { c.LookupDeadline = 0 }, "sh.lookup_deadline"},
+		{"cache size", func(c *Config) { c.CacheSize = 0 }, "sh.cache_size"},
+		{"subscription expiry", func(c *Config) { c.SubscriptionExpiry = time.Second }, "sh.subscription_expiry"},
+		{"no subscriptions, no expiry needed", func(c *Config) { c.Subscribe = false; c.SubscriptionExpiry = 0 }, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			tc.mod(&cfg)
+			err := cfg.Validate()
+			if (err == nil) != (tc.want == "") || (err != nil && !strings.HasPrefix(err.Error(), tc.want)) {
+				t.Fatalf("err = %v, want prefix %q", err, tc.want)
+			}
+		})
+	}
+	if d := DefaultConfig(); d.LookupDeadline != 2*time.Second || d.Peers[0].Addr != "127.0.0.1:3868" {
+		t.Fatalf("defaults: %+v", d)
+	}
+}
