@@ -308,3 +308,61 @@ func TestNoRouteFailsFast(t *testing.T) {
 		t.Fatalf("err = %v, want ErrNoRoute", err)
 	}
 }
+
+// RFC 6733 §5.4: DPR in both directions is answered with DPA before the connection closes.
+func TestDisconnectPeerBothWays(t *testing.T) {
+	type seen struct {
+		out  bool
+		code uint32
+		req  bool
+	}
+	ch := make(chan seen, 1000)
+	tap := func(out bool, _, _ net.Addr, b []byte) {
+		select {
+		case ch <- seen{out, uint32(b[5])<<16 | uint32(b[6])<<8 | uint32(b[7]), b[4]&diam.RequestFlag != 0}:
+		default:
+		}
+	}
+	srv, addr := startServer(t, "hss1.example.com", udrMux("one"))
+	d, _ := dict.New(dict.Sh)
+	c, err := peer.NewClient(peer.ClientOptions{
+		Options: peer.Options{Local: peer.Identity{OriginHost: "as.example.com", OriginRealm: "example.com"}, Dict: d, Tap: tap},
+		Peers:   []peer.PeerConfig{{Addr: addr}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go c.Run(t.Context())
+	waitConnected(t, c, 1)
+	want := func(s seen) {
+		t.Helper()
+		for {
+			select {
+			case got := <-ch:
+				if got == s {
+					return
+				}
+			case <-t.Context().Done():
+				t.Fatalf("never saw %+v", s)
+			}
+		}
+	}
+	srv.Close() // server → client DPR
+	want(seen{false, dict.DisconnectPeer, true})
+	want(seen{true, dict.DisconnectPeer, false})
+	// A client's own Close sends DPR too.
+	_, addr2 := startServer(t, "hss2.example.com", udrMux("two"))
+	c2, err := peer.NewClient(peer.ClientOptions{
+		Options: peer.Options{Local: peer.Identity{OriginHost: "as.example.com", OriginRealm: "example.com"}, Dict: d, Tap: tap},
+		Peers:   []peer.PeerConfig{{Addr: addr2}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go c2.Run(t.Context())
+	waitConnected(t, c2, 1)
+	c2.Close() // client → server DPR
+	want(seen{true, dict.DisconnectPeer, true})
+	want(seen{false, dict.DisconnectPeer, false})
+	c.Close()
+}

@@ -433,3 +433,47 @@ func TestFailoverBetweenSimulators(t *testing.T) {
 		t.Fatalf("the second simulator saw %v", at2.n)
 	}
 }
+
+// TS 29.328 §6.1.2: a PUR by one AS reaches the other subscribed ASs as a PNR carrying the
+// repository data, which invalidates their cached entry.
+func TestRepositoryPushToOtherAS(t *testing.T) {
+	_, addr := startHSS(t, nil)
+	writer := startClient(t, testConfig(addr), 1)
+	cfg := testConfig(addr)
+	cfg.OriginHost = "as2.example.com"
+	cfg.Subscribe = true
+	cnt := newCounter()
+	reader := startClient(t, cfg, 1, WithTap(cnt.tap))
+	ctx := t.Context()
+	const u = as.AOR("sip:frank@example.com")
+	if _, err := writer.UpdateRepository(ctx, u, []byte("<v>1</v>")); err != nil { // stored, so SNR may name it
+		t.Fatal(err)
+	}
+	sub, err := reader.Lookup(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reader.subscribe(sub)
+	if _, err := writer.UpdateRepository(ctx, u, []byte("<v>2</v>")); err != nil {
+		t.Fatal(err)
+	}
+	for cnt.count(1, dict.PushNotification, 0) == 0 { // our PNA went out
+		select {
+		case <-cnt.ch:
+		case <-ctx.Done():
+			t.Fatal("no PNR reached the second AS")
+		}
+	}
+	pnr := cnt.lastMsg(0, dict.PushNotification, diam.RequestFlag)
+	b, _ := peer.Bytes(peer.Find(pnr.AVP, dict.AVPUserData, dict.Vendor3GPP))
+	d, err := ParseData(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, ok := d.Repository(cfg.ServiceIndication); !ok || r.SequenceNumber != 1 || string(r.ServiceData) != "<v>2</v>" {
+		t.Fatalf("PNR data %+v", d)
+	}
+	if _, fresh, ok := reader.cache.get(u); ok && fresh {
+		t.Fatal("cached entry survived the PNR")
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/imsps/imsps/diameter/peer"
 )
 
@@ -37,5 +39,29 @@ func TestConfigValidate(t *testing.T) {
 	}
 	if d := DefaultConfig(); d.LookupDeadline != 2*time.Second || d.Peers[0].Addr != "127.0.0.1:3868" {
 		t.Fatalf("defaults: %+v", d)
+	}
+}
+
+func TestConfigYAML(t *testing.T) {
+	cfg := DefaultConfig()
+	in := `
+peers:
+  - {addr: "10.0.0.1:3868", host: hss1.op.net, realm: op.net}
+  - {addr: "10.0.0.2:3868"}
+origin_host: ps1.op.net
+origin_realm: op.net
+destination_realm: op.net
+lookup_deadline: 1500ms
+cache_ttl: 10m
+subscribe: false
+`
+	if err := yaml.Unmarshal([]byte(in), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.LookupDeadline != 1500*time.Millisecond || cfg.CacheTTL != 10*time.Minute || len(cfg.Peers) != 2 || cfg.Peers[1].Realm != "" || cfg.Subscribe {
+		t.Fatalf("%+v", cfg)
 	}
 }
