@@ -222,8 +222,8 @@ func (c *Client) candidates(app uint32, destHost, destRealm string) (conns []*Co
 // timeout; when no candidate is connected it waits for one until ctx ends.
 // Answers with error results are returned as they are: see ResultOf.
 func (c *Client) Request(ctx context.Context, m *diam.Message) (*diam.Message, error) {
-	destHost, _ := String(Find(m.AVP, 293, 0))
-	destRealm, _ := String(Find(m.AVP, 283, 0))
+	destHost, _ := String(Find(m.AVP, dict.AVPDestinationHost, 0))
+	destRealm, _ := String(Find(m.AVP, dict.AVPDestinationRealm, 0))
 	app := m.Header.ApplicationID
 	if !c.routable(destHost, destRealm) {
 		return nil, fmt.Errorf("Destination-Realm %q: %w", destRealm, ErrNoRoute)
