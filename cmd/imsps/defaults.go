@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/imsps/imsps/as"
+	"github.com/imsps/imsps/bsf"
 	"github.com/imsps/imsps/configs"
 	"github.com/imsps/imsps/isc"
 	"github.com/imsps/imsps/ut"
@@ -12,25 +13,29 @@ import (
 
 // Config is the whole configuration; each section belongs to one package.
 type Config struct {
-	Log      LogConfig     `yaml:"log"`
-	Data     string        `yaml:"data"`
-	Store    StoreConfig   `yaml:"store"`
-	Presence as.Config     `yaml:"presence"`
-	SIP      isc.Config    `yaml:"sip"`
-	XCAP     ut.Config     `yaml:"xcap"`
-	Metrics  MetricsConfig `yaml:"metrics"`
+	Log       LogConfig           `yaml:"log"`
+	Data      string              `yaml:"data"`
+	Store     StoreConfig         `yaml:"store"`
+	Presence  as.Config           `yaml:"presence"`
+	SIP       isc.Config          `yaml:"sip"`
+	XCAP      ut.Config           `yaml:"xcap"`
+	BSF       bsf.Config          `yaml:"bsf"`
+	AuthProxy bsf.AuthProxyConfig `yaml:"authproxy"`
+	Metrics   MetricsConfig       `yaml:"metrics"`
 }
 
 // DefaultConfig is the lab profile; configs/imsps.yaml spells out the same values.
 func DefaultConfig() Config {
 	return Config{
-		Log:      LogConfig{Format: "text", Level: "info"},
-		Data:     "./data",
-		Store:    StoreConfig{LockTimeout: 2 * time.Second, BatchDelay: time.Millisecond, BatchSize: 1000},
-		Presence: as.DefaultConfig(),
-		SIP:      isc.DefaultConfig(),
-		XCAP:     ut.DefaultConfig(),
-		Metrics:  MetricsConfig{Listen: "127.0.0.1:9090"},
+		Log:       LogConfig{Format: "text", Level: "info"},
+		Data:      "./data",
+		Store:     StoreConfig{LockTimeout: 2 * time.Second, BatchDelay: time.Millisecond, BatchSize: 1000},
+		Presence:  as.DefaultConfig(),
+		SIP:       isc.DefaultConfig(),
+		XCAP:      ut.DefaultConfig(),
+		BSF:       bsf.DefaultConfig(),
+		AuthProxy: bsf.DefaultAuthProxyConfig(),
+		Metrics:   MetricsConfig{Listen: "127.0.0.1:9090"},
 	}
 }
 
@@ -49,7 +54,7 @@ func (c Config) Validate() error {
 	if _, err := newLogger(c.Log, nil); err != nil {
 		errs = append(errs, err)
 	}
-	errs = append(errs, c.Presence.Validate(), c.SIP.Validate(), c.XCAP.Validate())
+	errs = append(errs, c.Presence.Validate(), c.SIP.Validate(), c.XCAP.Validate(), c.BSF.Validate(), c.AuthProxy.Validate())
 	return errors.Join(errs...)
 }
 

@@ -20,6 +20,9 @@ func testConfig(t testing.TB) Config {
 	cfg.SIP.TCP = "127.0.0.1:0"
 	cfg.XCAP.Listen = "127.0.0.1:0"
 	cfg.Metrics.Listen = "127.0.0.1:0"
+	cfg.BSF.Listen = "127.0.0.1:0"
+	cfg.BSF.Zn.Address = "127.0.0.1:0"
+	cfg.AuthProxy.Listen = "127.0.0.1:0"
 	return cfg
 }
 

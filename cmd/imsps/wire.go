@@ -13,6 +13,9 @@ import (
 
 	"github.com/imsps/imsps/as"
 	"github.com/imsps/imsps/as/store"
+	"github.com/imsps/imsps/bsf"
+	"github.com/imsps/imsps/configs"
+	"github.com/imsps/imsps/diameter/dict"
 	"github.com/imsps/imsps/isc"
 	"github.com/imsps/imsps/ut"
 	"github.com/imsps/imsps/ut/auid/pidfmanip"
@@ -198,6 +201,95 @@ func (s *stack) presence(cfg Config) error {
 		return err
 	}
 	s.runs = append(s.runs, func(ctx context.Context) error { return xcap.Serve(ctx, l) })
+
+	b, err := s.bsf(cfg, db)
+	if err != nil {
+		return err
+	}
+	return s.authProxy(cfg, b, xcap.AssertedHandler())
+}
+
+// bsf builds the GBA bootstrapping server (Ub) and its Zn server.
+func (s *stack) bsf(cfg Config, db as.Store) (*bsf.BSF, error) {
+	subs, err := configs.LoadSubscribers(cfg.BSF.Subscribers)
+	if err != nil {
+		return nil, fmt.Errorf("bsf.subscribers: %w", err)
+	}
+	var vectors bsf.VectorSource
+	switch cfg.BSF.Vectors {
+	case "zh":
+		zh, err := bsf.NewPeerClient(cfg.BSF.Zh, dict.Zh, nil, s.log)
+		if err != nil {
+			return nil, err
+		}
+		s.runs = append(s.runs, zh.Run)
+		if vectors, err = bsf.NewZhClient(cfg.BSF.Zh, zh); err != nil {
+			return nil, err
+		}
+	default:
+		if vectors, err = bsf.NewLocalVectors(subs); err != nil {
+			return nil, err
+		}
+	}
+	b, err := bsf.New(cfg.BSF, vectors, db, s.log)
+	if err != nil {
+		return nil, err
+	}
+	s.onClose(b.Close)
+	ub, err := s.listenTCP("bsf.ub", cfg.BSF.Listen)
+	if err != nil {
+		return nil, err
+	}
+	s.runs = append(s.runs, func(ctx context.Context) error { return b.Serve(ctx, ub) })
+
+	zn, err := bsf.NewZnServer(cfg.BSF.Zn, b, s.log)
+	if err != nil {
+		return nil, err
+	}
+	znServer, err := bsf.NewZnPeerServer(cfg.BSF.Zn, zn, nil, s.log)
+	if err != nil {
+		return nil, err
+	}
+	znListener, err := s.listenTCP("bsf.zn", cfg.BSF.Zn.Address)
+	if err != nil {
+		return nil, err
+	}
+	s.runs = append(s.runs, func(ctx context.Context) error { return znServer.Serve(ctx, znListener) })
+	return b, nil
+}
+
+// authProxy builds the Ut authentication proxy (NAF). With keys from an in-process BSF it
+// hands authenticated requests to the XCAP server in process (next); otherwise it fetches
+// Ks_NAF over Zn and, with next nil, forwards to authproxy.upstream.
+func (s *stack) authProxy(cfg Config, keys bsf.KeyService, next http.Handler) error {
+	subs, err := configs.LoadSubscribers(cfg.BSF.Subscribers)
+	if err != nil {
+		return fmt.Errorf("bsf.subscribers: %w", err)
+	}
+	users, err := bsf.NewSubscriberData(subs)
+	if err != nil {
+		return err
+	}
+	if keys == nil || cfg.AuthProxy.Keys == "zn" {
+		zn, err := bsf.NewPeerClient(cfg.AuthProxy.Zn, dict.Zn, nil, s.log)
+		if err != nil {
+			return err
+		}
+		s.runs = append(s.runs, zn.Run)
+		if keys, err = bsf.NewZnClient(cfg.AuthProxy.Zn, zn); err != nil {
+			return err
+		}
+	}
+	proxy, err := bsf.NewAuthProxy(cfg.AuthProxy, keys, users, next, s.log, bsf.WithDigestUsers(users))
+	if err != nil {
+		return err
+	}
+	s.onClose(proxy.Close)
+	l, err := s.listenTCP("authproxy", cfg.AuthProxy.Listen)
+	if err != nil {
+		return err
+	}
+	s.runs = append(s.runs, func(ctx context.Context) error { return proxy.Serve(ctx, l) })
 	return nil
 }
 
