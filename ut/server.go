@@ -248,10 +248,7 @@ func (s *Server) handle(r *http.Request, trustAsserted bool) (reply, error) {
 			return reply{}, err
 		}
 	}
-	if gen, ok := au.(Generator); ok {
-		if write {
-			return reply{}, &MethodNotAllowedError{Allow: "GET"}
-		}
+	if gen, ok := au.(Generator); ok { // writes were refused above
 		return s.getGenerated(ctx, r, u, au, gen)
 	}
 	switch r.Method {

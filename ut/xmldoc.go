@@ -31,22 +31,21 @@ type xdoc struct {
 
 // xelem is one element and where it is in the source.
 type xelem struct {
-	parent       *xelem
-	prefix       string
-	local        string
-	space        string // namespace URI, "" for none
-	attrs        []xattr
-	decls        []nsDecl // namespace declarations on this element
-	children     []*xelem // element children in document order
-	start        int      // offset of '<'
-	nameEnd      int      // offset just after the element's QName in the start tag
-	tagEnd       int      // offset just after the start tag's '>'
-	closeStart   int      // offset of the end tag's '<' (== tagEnd for <x/>)
-	end          int      // offset just after the element
-	selfClosing  bool
-	lastAttrEnd  int // offset after the last attribute (or nameEnd when there is none)
-	precedingWS  int // offset where the whitespace-only text before this element begins
-	indentBefore bool
+	parent      *xelem
+	prefix      string
+	local       string
+	space       string // namespace URI, "" for none
+	attrs       []xattr
+	decls       []nsDecl // namespace declarations on this element
+	children    []*xelem // element children in document order
+	start       int      // offset of '<'
+	nameEnd     int      // offset just after the element's QName in the start tag
+	tagEnd      int      // offset just after the start tag's '>'
+	closeStart  int      // offset of the end tag's '<' (== tagEnd for <x/>)
+	end         int      // offset just after the element
+	selfClosing bool
+	lastAttrEnd int // offset after the last attribute (or nameEnd when there is none)
+	precedingWS int // start of the whitespace-only text right before the element (== start if none)
 }
 
 // xattr is one attribute (namespace declarations are kept apart, in decls).
@@ -197,7 +196,6 @@ func parseTree(src []byte, from int, decls []nsDecl) (*xelem, error) {
 			e := &xelem{parent: cur, start: start, tagEnd: end}
 			if lastWS >= 0 {
 				e.precedingWS = lastWS
-				e.indentBefore = true
 			} else {
 				e.precedingWS = start
 			}
