@@ -28,6 +28,7 @@ import (
 const (
 	hdrAsserted     = "X-3GPP-Asserted-Identity"
 	hdrAssertedXCAP = "X-XCAP-Asserted-Identity"
+	hdrIntended     = "X-3GPP-Intended-Identity"
 )
 
 // identity is who a request acts for.
@@ -222,13 +223,24 @@ func (a *authenticator) authenticate(r *http.Request, target string, trustAssert
 		return identity{}, ErrForbidden
 	}
 	authz := r.Header.Get("Authorization")
+	var id identity
+	var err error
 	switch {
 	case a.cfg.Digest.Enabled && digest.IsDigest(authz):
-		return a.checkDigest(r, target, authz)
+		id, err = a.checkDigest(r, target, authz)
 	case a.cfg.BasicOverTLS && r.TLS != nil && strings.HasPrefix(strings.ToLower(authz), "basic "):
-		return a.checkBasic(authz, r)
+		id, err = a.checkBasic(authz, r)
+	default:
+		return identity{}, a.challenge(r, false, "no credentials")
 	}
-	return identity{}, a.challenge(r, false, "no credentials")
+	if err != nil {
+		return identity{}, err
+	}
+	// TS 24.109 §5.2: the identity the user wants to act as must be one of theirs.
+	if want := r.Header.Get(hdrIntended); want != "" && !id.owns(strings.Trim(strings.TrimSpace(want), `"`)) {
+		return identity{}, ErrForbidden
+	}
+	return id, nil
 }
 
 // subscriberFor finds the subscriber a Digest/Basic username names: the full private

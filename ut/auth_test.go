@@ -107,6 +107,17 @@ func TestAuthentication(t *testing.T) {
 			t.Fatalf("next nc: %d", r.status)
 		}
 	})
+	t.Run("TS24.109 §5.2: an X-3GPP-Intended-Identity that is not the user's is 403", func(t *testing.T) {
+		for who, want := range map[string]int{`"sip:bob@example.com"`: 403, `"tel:+15550100"`: 200} {
+			r := e.do("GET", aliceDoc, "", nil, "")
+			chal, _ := digest.ParseChallenge(r.hdr.Values("WWW-Authenticate")[1])
+			cred, _ := digest.Digest(chal, digest.Options{Method: "GET", URI: "/xcap-root" + aliceDoc, Username: "alice", Password: "alice", Count: 1})
+			got := e.do("GET", aliceDoc, "", map[string]string{"Authorization": cred.String(), "X-3GPP-Intended-Identity": who}, "")
+			if got.status != want {
+				t.Fatalf("%s: %d, want %d", who, got.status, want)
+			}
+		}
+	})
 	t.Run("RFC4825 §5.7: Basic is not accepted without TLS", func(t *testing.T) {
 		h := map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte("alice:alice"))}
 		if r := e.do("GET", aliceDoc, "", h, ""); r.status != 401 {
