@@ -7,6 +7,8 @@ import (
 	"github.com/imsps/imsps/as"
 	"github.com/imsps/imsps/bsf"
 	"github.com/imsps/imsps/configs"
+	"github.com/imsps/imsps/diameter/hss"
+	"github.com/imsps/imsps/diameter/sh"
 	"github.com/imsps/imsps/isc"
 	"github.com/imsps/imsps/ut"
 )
@@ -19,6 +21,8 @@ type Config struct {
 	Presence  as.Config           `yaml:"presence"`
 	SIP       isc.Config          `yaml:"sip"`
 	XCAP      ut.Config           `yaml:"xcap"`
+	Sh        sh.Config           `yaml:"sh"`
+	HSS       hss.Config          `yaml:"hss"`
 	BSF       bsf.Config          `yaml:"bsf"`
 	AuthProxy bsf.AuthProxyConfig `yaml:"authproxy"`
 	Metrics   MetricsConfig       `yaml:"metrics"`
@@ -33,6 +37,8 @@ func DefaultConfig() Config {
 		Presence:  as.DefaultConfig(),
 		SIP:       isc.DefaultConfig(),
 		XCAP:      ut.DefaultConfig(),
+		Sh:        sh.DefaultConfig(),
+		HSS:       hss.DefaultConfig(),
 		BSF:       bsf.DefaultConfig(),
 		AuthProxy: bsf.DefaultAuthProxyConfig(),
 		Metrics:   MetricsConfig{Listen: "127.0.0.1:9090"},
@@ -54,7 +60,7 @@ func (c Config) Validate() error {
 	if _, err := newLogger(c.Log, nil); err != nil {
 		errs = append(errs, err)
 	}
-	errs = append(errs, c.Presence.Validate(), c.SIP.Validate(), c.XCAP.Validate(), c.BSF.Validate(), c.AuthProxy.Validate())
+	errs = append(errs, c.Presence.Validate(), c.SIP.Validate(), c.XCAP.Validate(), c.Sh.Validate(), c.HSS.Validate(), c.BSF.Validate(), c.AuthProxy.Validate())
 	return errors.Join(errs...)
 }
 

@@ -23,6 +23,10 @@ func testConfig(t testing.TB) Config {
 	cfg.BSF.Listen = "127.0.0.1:0"
 	cfg.BSF.Zn.Address = "127.0.0.1:0"
 	cfg.AuthProxy.Listen = "127.0.0.1:0"
+	cfg.HSS.Listen = "127.0.0.1:0"
+	cfg.HSS.AdminListen = "127.0.0.1:0"
+	cfg.Sh.Peers[0].Addr = cfg.HSS.Listen
+	cfg.BSF.Zh.Address = cfg.HSS.Listen
 	return cfg
 }
 

@@ -16,6 +16,9 @@ import (
 	"github.com/imsps/imsps/bsf"
 	"github.com/imsps/imsps/configs"
 	"github.com/imsps/imsps/diameter/dict"
+	"github.com/imsps/imsps/diameter/hss"
+	"github.com/imsps/imsps/diameter/peer"
+	"github.com/imsps/imsps/diameter/sh"
 	"github.com/imsps/imsps/isc"
 	"github.com/imsps/imsps/ut"
 	"github.com/imsps/imsps/ut/auid/pidfmanip"
@@ -67,10 +70,24 @@ func start(cfg Config, r role, log *slog.Logger) (*stack, error) {
 }
 
 func (s *stack) build(cfg Config, r role) error {
-	if r == roleServe {
-		if err := s.presence(cfg); err != nil {
-			return err
+	var err error
+	switch r {
+	case roleServe:
+		if cfg.HSS.Enabled {
+			if err = s.hss(&cfg); err != nil {
+				return err
+			}
 		}
+		err = s.presence(cfg)
+	case roleHSS:
+		err = s.hss(&cfg)
+	case roleBSF:
+		_, err = s.bsf(cfg, nil)
+	case roleAuthProxy:
+		err = s.authProxy(cfg, nil, nil)
+	}
+	if err != nil {
+		return err
 	}
 	if cfg.Metrics.Listen != "" {
 		l, err := s.listenTCP("metrics", cfg.Metrics.Listen)
@@ -153,16 +170,65 @@ func (s *stack) listenTCP(name, addr string) (net.Listener, error) {
 	return l, nil
 }
 
-// presence wires the store, the presence agent and the SIP adapter.
-func (s *stack) presence(cfg Config) error {
-	db, err := store.Open(filepath.Join(cfg.Data, "imsps.db"), store.Options{
-		Timeout: cfg.Store.LockTimeout, BatchDelay: cfg.Store.BatchDelay, BatchSize: cfg.Store.BatchSize})
+// hss starts the HSS simulator (Sh, Zh) and its admin endpoint. Peers configured at
+// hss.listen (the Sh client, the BSF's Zh client) are pointed at the address it bound, which
+// differs when hss.listen asks for any port (":0").
+func (s *stack) hss(cfg *Config) error {
+	h, err := hss.New(cfg.HSS, nil, s.log)
 	if err != nil {
 		return err
 	}
-	s.onClose(db.Close)
+	s.onClose(h.Close)
+	l, err := s.listenTCP("hss", cfg.HSS.Listen)
+	if err != nil {
+		return err
+	}
+	s.runs = append(s.runs, func(ctx context.Context) error { return h.Serve(ctx, l) })
+	if cfg.HSS.AdminListen != "" {
+		admin, err := s.listenTCP("hss.admin", cfg.HSS.AdminListen)
+		if err != nil {
+			return err
+		}
+		s.serveHTTP(admin, h.AdminHandler())
+	}
+	bound := l.Addr().String()
+	peers := make([]peer.PeerConfig, len(cfg.Sh.Peers))
+	for i, p := range cfg.Sh.Peers {
+		if p.Addr == cfg.HSS.Listen {
+			p.Addr = bound
+		}
+		peers[i] = p
+	}
+	cfg.Sh.Peers = peers
+	if cfg.BSF.Zh.Address == cfg.HSS.Listen {
+		cfg.BSF.Zh.Address = bound
+	}
+	return nil
+}
 
-	var dir as.Directory = openDirectory{domains: cfg.Presence.Domains}
+func (s *stack) openStore(cfg Config) (*store.DB, error) {
+	db, err := store.Open(filepath.Join(cfg.Data, "imsps.db"), store.Options{
+		Timeout: cfg.Store.LockTimeout, BatchDelay: cfg.Store.BatchDelay, BatchSize: cfg.Store.BatchSize})
+	if err != nil {
+		return nil, err
+	}
+	s.onClose(db.Close)
+	return db, nil
+}
+
+// presence wires the store, the presence agent and the SIP adapter.
+func (s *stack) presence(cfg Config) error {
+	db, err := s.openStore(cfg)
+	if err != nil {
+		return err
+	}
+
+	dir, err := sh.New(cfg.Sh, s.log)
+	if err != nil {
+		return err
+	}
+	s.onClose(dir.Close)
+	s.runs = append(s.runs, dir.Run)
 	notifier, err := isc.NewNotifier(cfg.SIP, s.log)
 	if err != nil {
 		return err
@@ -172,6 +238,7 @@ func (s *stack) presence(cfg Config) error {
 	if err != nil {
 		return err
 	}
+	dir.SetUserStateListener(agent)
 	s.metrics.watchAgent(agent)
 	srv, err := isc.New(cfg.SIP, countedPresence{agent, s.metrics.requests}, notifier, s.log)
 	if err != nil {
@@ -209,8 +276,15 @@ func (s *stack) presence(cfg Config) error {
 	return s.authProxy(cfg, b, xcap.AssertedHandler())
 }
 
-// bsf builds the GBA bootstrapping server (Ub) and its Zn server.
+// bsf builds the GBA bootstrapping server (Ub) and its Zn server. With db nil (imsps bsf)
+// it opens the data directory's store itself.
 func (s *stack) bsf(cfg Config, db as.Store) (*bsf.BSF, error) {
+	if db == nil {
+		var err error
+		if db, err = s.openStore(cfg); err != nil {
+			return nil, err
+		}
+	}
 	subs, err := configs.LoadSubscribers(cfg.BSF.Subscribers)
 	if err != nil {
 		return nil, fmt.Errorf("bsf.subscribers: %w", err)
@@ -350,11 +424,4 @@ func serve(ctx context.Context, cfg Config, r role, log *slog.Logger) error {
 		log.Info("listening", "listener", name, "addr", a.String())
 	}
 	return s.run(ctx)
-}
-
-// openDirectory knows every identity of the served domains as its own subscriber.
-type openDirectory struct{ domains []string }
-
-func (d openDirectory) Lookup(ctx context.Context, impu as.AOR) (as.Subscriber, error) {
-	return as.Subscriber{Presentity: impu, Identities: []as.AOR{impu}, State: as.Registered}, nil
 }
