@@ -85,7 +85,7 @@ func TestHSSUnreachableAnswers503(t *testing.T) {
 			Actor: "pua", Method: "PUBLISH", To: "sip:alice@example.com", From: "sip:alice@example.com",
 			Headers:     []conformance.Header{{Name: "Event", Value: "presence"}},
 			ContentType: "application/pidf+xml", Body: pidfBody("sip:alice@example.com", "t"),
-			Expect:      conformance.Expect{Status: 503, Headers: map[string]string{"Retry-After": `^\d+`}}}}}}})
+			Expect: conformance.Expect{Status: 503, Headers: map[string]string{"Retry-After": `^\d+`}}}}}}})
 	if _, failed := rep.Counts(); failed > 0 {
 		var b strings.Builder
 		rep.WriteText(&b)
