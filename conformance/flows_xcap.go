@@ -16,6 +16,15 @@ const (
       <display-name>User3</display-name>
     </entry>`
 
+	a82Services = `<?xml version="1.0" encoding="UTF-8"?>
+<rls-services xmlns="urn:ietf:params:xml:ns:rls-services">
+  <service uri="sip:presence_fellows-${run}@${domain}">
+    <resource-list>${root}/resource-lists/users/${xui}/index/~~/resource-lists/list%5B@name=%22Presence_fellows%22%5D</resource-list>
+    <packages><package>presence</package></packages>
+  </service>
+</rls-services>
+`
+
 	a83Rules = `<?xml version="1.0" encoding="UTF-8"?>
 <cr:ruleset xmlns="urn:ietf:params:xml:ns:pres-rules"
     xmlns:cr="urn:ietf:params:xml:ns:common-policy">
@@ -59,6 +68,7 @@ const (
 	selTuple432    = `/~~/presence/tuple%5B@id=%22t432sd%22%5D`
 	listsDoc       = "/resource-lists/users/${xui}/index"
 	rulesDoc       = "/pres-rules/users/${xui}/index"
+	servicesDoc    = "/rls-services/users/${xui}/index"
 	pidfDoc        = "/pidf-manipulation/users/${xui}/index"
 	xcapErrorMedia = "application/xcap-error\\+xml"
 )
@@ -94,6 +104,10 @@ func XCAPFlows() []Flow {
 				{Label: "5/6 DELETE entry", HTTP: del(listsDoc+selUser2, 200)},
 				{Label: "7/8 GET list", HTTP: get(listsDoc, 200, "sip:user3_public1@home3.net")},
 				{Label: "deleted entry", HTTP: get(listsDoc+selUser2, 404)},
+				{Label: "PUT rls service", HTTP: put(servicesDoc, "application/rls-services+xml", a82Services, 0)},
+				{Label: "global index", HTTP: get("/rls-services/global/index", 200, "sip:presence_fellows-${run}@${domain}")},
+				{Label: "global tree is not the user's", HTTP: &HTTPRequest{Method: "PUT", Path: "/rls-services/global/index",
+					ContentType: "application/rls-services+xml", Body: a82Services, Expect: Expect{Status: 403}}},
 				{Label: "duplicate entry", HTTP: &HTTPRequest{Method: "PUT", Path: listsDoc + selFellows + "/entry%5B2%5D", ContentType: "application/xcap-el+xml",
 					Body:   `<entry uri="sip:user3_public1@home3.net"/>`,
 					Expect: Expect{Status: 409, Headers: map[string]string{"Content-Type": xcapErrorMedia}, BodyHas: []string{"uniqueness-failure"}}}},

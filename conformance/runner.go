@@ -103,7 +103,7 @@ func runFlow(ctx context.Context, t Target, f Flow) *FlowResult {
 	return r.res
 }
 
-var substRE = regexp.MustCompile(`\$\{(domain|xui|mime|mimeurl|aor:[A-Za-z0-9_-]+|var:[A-Za-z0-9_-]+)\}`)
+var substRE = regexp.MustCompile(`\$\{(domain|run|root|xui|mime|mimeurl|aor:[A-Za-z0-9_-]+|var:[A-Za-z0-9_-]+)\}`)
 
 func (r *run) subst(s string) (string, error) {
 	var missing error
@@ -112,6 +112,10 @@ func (r *run) subst(s string) (string, error) {
 		switch {
 		case key == "domain":
 			return r.t.Domain
+		case key == "run":
+			return r.id
+		case key == "root":
+			return strings.TrimRight(r.t.XCAPRoot, "/")
 		case key == "xui":
 			return r.t.XUI
 		case key == "mime":

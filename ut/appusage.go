@@ -64,3 +64,10 @@ type DocumentNamer interface {
 type Generator interface {
 	Generate(ctx context.Context, key DocumentKey, docs DocumentReader) ([]byte, error)
 }
+
+// GlobalGenerator is implemented by application usages whose users write their own
+// documents while the server builds the global tree from them (rls-services: the global
+// index of every user's services, RFC 4826 §4.4.8). Writes to the global tree answer 405.
+type GlobalGenerator interface {
+	GlobalGenerator() Generator
+}

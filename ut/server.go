@@ -251,6 +251,12 @@ func (s *Server) handle(r *http.Request, trustAsserted bool) (reply, error) {
 	if gen, ok := au.(Generator); ok { // writes were refused above
 		return s.getGenerated(ctx, r, u, au, gen)
 	}
+	if gg, ok := au.(GlobalGenerator); ok && u.Key().Global() {
+		if write {
+			return reply{}, &MethodNotAllowedError{Allow: "GET"}
+		}
+		return s.getGenerated(ctx, r, u, au, gg.GlobalGenerator())
+	}
 	switch r.Method {
 	case http.MethodPut:
 		return s.put(ctx, r, u, au)
