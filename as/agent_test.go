@@ -183,8 +183,8 @@ func TestPublishErrors(t *testing.T) {
 			check: func(err error) bool { var br *as.BadRequestError; return errors.As(err, &br) }},
 		{name: "RFC3903 §6 step 2: unknown SIP-If-Match -> 412", req: as.PublishRequest{IfMatch: "nope"},
 			check: func(err error) bool { return errors.Is(err, as.ErrNoSuchETag) }},
-		{name: "bounded: body above presence.max_body_size -> 503", req: as.PublishRequest{Body: big},
-			check: func(err error) bool { return errors.Is(err, as.ErrOverloaded) }},
+		{name: "RFC3261 §21.4.11: body above presence.max_body_size -> 413", req: as.PublishRequest{Body: big},
+			check: func(err error) bool { return errors.Is(err, as.ErrTooLarge) }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -36,7 +36,7 @@ type Config struct {
 	MaxWatchers int `yaml:"max_watchers"`
 	// MaxPublications bounds the live publications per presentity (ErrOverloaded beyond).
 	MaxPublications int `yaml:"max_publications"`
-	// MaxBodySize bounds a PUBLISH or hard-state body in bytes (ErrOverloaded beyond).
+	// MaxBodySize bounds a PUBLISH or hard-state body in bytes (ErrTooLarge beyond).
 	MaxBodySize int `yaml:"max_body_size"`
 	// MaxQueue bounds the requests waiting for one presentity (ErrOverloaded beyond).
 	MaxQueue int `yaml:"max_queue"`

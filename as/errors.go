@@ -21,6 +21,8 @@ var (
 	ErrNoSuchSubscription = errors.New("no such subscription")
 	// ErrForbidden: the requester may not do this (403), e.g. publish for another presentity.
 	ErrForbidden = errors.New("forbidden")
+	// ErrTooLarge: a body exceeds presence.max_body_size (413, RFC 3261 §21.4.11).
+	ErrTooLarge = errors.New("body too large")
 	// ErrOverloaded: a queue is full; answer 503 with Retry-After.
 	ErrOverloaded = errors.New("overloaded")
 )

@@ -34,7 +34,7 @@ func (a *Agent) Publish(ctx context.Context, r PublishRequest) (PublishResult, e
 	}
 	if len(r.Body) > a.cfg.MaxBodySize {
 		return PublishResult{}, fmt.Errorf("publish %s: body of %d bytes exceeds presence.max_body_size %d: %w",
-			aor, len(r.Body), a.cfg.MaxBodySize, ErrOverloaded)
+			aor, len(r.Body), a.cfg.MaxBodySize, ErrTooLarge)
 	}
 	if len(r.Body) > 0 && !slices.Contains(pk.PublishTypes(), r.ContentType) {
 		return PublishResult{}, fmt.Errorf("publish %s: content type %q: %w", aor, r.ContentType, ErrUnsupportedMediaType)
@@ -197,7 +197,7 @@ func (a *Agent) SetHardState(ctx context.Context, presentity AOR, body []byte) e
 		return fmt.Errorf("hard state for %s: %w", aor, ErrBadEvent)
 	}
 	if len(body) > a.cfg.MaxBodySize {
-		return fmt.Errorf("hard state for %s: %d bytes exceed presence.max_body_size: %w", aor, len(body), ErrOverloaded)
+		return fmt.Errorf("hard state for %s: %d bytes exceed presence.max_body_size: %w", aor, len(body), ErrTooLarge)
 	}
 	var state any
 	if body != nil {

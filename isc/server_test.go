@@ -39,6 +39,7 @@ func TestErrorStatus(t *testing.T) {
 		{"RFC 3903 §6 step 8: unsupported body -> 415 with Accept", as.ErrUnsupportedMediaType, 415, "Accept: application/pidf+xml"},
 		{"RFC 6665 §4.2.1.1: no acceptable type -> 406 with Accept", as.ErrNotAcceptable, 406, "Accept: application/pidf+xml"},
 		{"RFC 6665 §4.2.1.2: no such subscription -> 481", as.ErrNoSuchSubscription, 481, ""},
+		{"RFC 3261 §21.4.11: body above the limit -> 413", fmt.Errorf("publish: %w", as.ErrTooLarge), 413, ""},
 		{"RFC 3903 §6 step 4: not authorised -> 403", as.ErrForbidden, 403, ""},
 		{"RFC 3261 §21.4.17: too brief -> 423 with Min-Expires", &as.IntervalTooBriefError{Min: time.Minute}, 423, "Min-Expires: 60"},
 		{"RFC 3261 §20.43: bad request -> 400 with Warning", &as.BadRequestError{Reason: `tuple without "id"`}, 400, `Warning: 399 ps.example.com "tuple without 'id'"`},

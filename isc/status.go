@@ -19,6 +19,7 @@ const (
 	StatusMethodNotAllowed         = 405
 	StatusNotAcceptable            = 406
 	StatusConditionalRequestFailed = 412 // RFC 3903 §11.2.1
+	StatusRequestEntityTooLarge    = 413 // RFC 3261 §21.4.11
 	StatusUnsupportedMediaType     = 415
 	StatusBadExtension             = 420
 	StatusIntervalTooBrief         = 423 // RFC 3261 §21.4.17
@@ -45,6 +46,8 @@ func reasonPhrase(code int) string {
 		return "Not Acceptable"
 	case StatusConditionalRequestFailed:
 		return "Conditional Request Failed"
+	case StatusRequestEntityTooLarge:
+		return "Request Entity Too Large"
 	case StatusUnsupportedMediaType:
 		return "Unsupported Media Type"
 	case StatusBadExtension:
@@ -95,6 +98,8 @@ func (s *Server) errorResponse(req *sip.Request, err error) (res *sip.Response, 
 		extra = append(extra, [2]string{hdrAccept, mediaPIDF})
 	case errors.Is(err, as.ErrNoSuchSubscription):
 		code = StatusCallDoesNotExist
+	case errors.Is(err, as.ErrTooLarge):
+		code = StatusRequestEntityTooLarge
 	case errors.Is(err, as.ErrForbidden):
 		code = StatusForbidden
 	case errors.As(err, &tooBrief):
