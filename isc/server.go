@@ -58,7 +58,7 @@ const allowMethods = "PUBLISH, SUBSCRIBE, OPTIONS"
 
 // New builds the SIP server over the stack n (shared with the NOTIFY sender, so that
 // NOTIFYs leave from the listening sockets). p is the presence core.
-func New(cfg Config, p Presence, n *Notifier, log *slog.Logger) (*Server, error) {
+func New(cfg Config, p Presence, n *Notifier, log *slog.Logger, opts ...Option) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -103,6 +103,9 @@ func New(cfg Config, p Presence, n *Notifier, log *slog.Logger) (*Server, error)
 	srv.OnCancel(s.handle(s.cancel))
 	srv.OnAck(func(*sip.Request, sip.ServerTransaction) {}) // imsps has no INVITE dialogs
 	srv.OnNoRoute(s.handle(s.unknownMethod))
+	for _, opt := range opts {
+		opt(s)
+	}
 	return s, nil
 }
 

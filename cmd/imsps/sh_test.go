@@ -92,3 +92,26 @@ func TestHSSUnreachableAnswers503(t *testing.T) {
 		t.Fatal(b.String())
 	}
 }
+
+func registerStep(label, impu, expires string, status int) conformance.Step {
+	return conformance.Step{Label: label, SIP: &conformance.SIPRequest{Actor: "scscf", Method: "REGISTER", To: impu, From: "sip:scscf.example.com",
+		Headers: []conformance.Header{{Name: "Expires", Value: expires}}, Expect: conformance.Expect{Status: status}}}
+}
+
+// A third-party REGISTER with Expires: 0 from the S-CSCF (TS 24.229 §5.4.1.7) de-registers
+// alice: her soft state goes, as with a PNR. From anyone but a trusted S-CSCF it is refused.
+func TestThirdPartyDeregistration(t *testing.T) {
+	s := startStack(t, testConfig(t))
+	runFlow(t, s,
+		registerStep("third-party REGISTER", "sip:alice@example.com", "600000", 200),
+		publishStep("publish", "sip:alice@example.com", "t1", 200),
+		registerStep("third-party de-REGISTER", "sip:alice@example.com", "0", 200),
+		conformance.Step{Label: "fetch alice", SIP: &conformance.SIPRequest{Actor: "w", Method: "SUBSCRIBE", To: "sip:alice@example.com", From: "sip:bob@example.com", Dialog: "f",
+			Headers: []conformance.Header{{Name: "Event", Value: "presence"}, {Name: "Expires", Value: "0"}}, Expect: conformance.Expect{Status: 200}}},
+		conformance.Step{Label: "soft state gone", Notify: &conformance.NotifyExpect{Actor: "w", Dialog: "f", BodyLacks: []string{`id="t1"`}}},
+	)
+
+	cfg := testConfig(t)
+	cfg.SIP.TrustedPeers = []string{"192.0.2.1"}
+	runFlow(t, startStack(t, cfg), registerStep("REGISTER from an untrusted address", "sip:alice@example.com", "0", 403))
+}

@@ -240,7 +240,7 @@ func (s *stack) presence(cfg Config) error {
 	}
 	dir.SetUserStateListener(agent)
 	s.metrics.watchAgent(agent)
-	srv, err := isc.New(cfg.SIP, countedPresence{agent, s.metrics.requests}, notifier, s.log)
+	srv, err := isc.New(cfg.SIP, countedPresence{agent, s.metrics.requests}, notifier, s.log, isc.WithRegistrar(dir))
 	if err != nil {
 		return err
 	}
