@@ -24,7 +24,7 @@ import (
 func TestBaresipPresenceInterop(t *testing.T) {
 	bin, err := exec.LookPath("baresip")
 	if err != nil {
-		t.Fatal("baresip is required (apt-get install -y baresip): ", err)
+		t.Fatal("baresip is required (apt-get install -y baresip, or just baresip-core): ", err)
 	}
 	modules := baresipModules(t)
 	for _, transport := range []string{"udp", "tcp"} {
@@ -180,7 +180,7 @@ func baresipModules(t *testing.T) string {
 			return dir
 		}
 	}
-	t.Fatal("baresip's presence.so not found in /usr/lib/baresip/modules or /usr/local/lib/baresip/modules (apt-get install -y baresip)")
+	t.Fatal("baresip's presence.so not found in /usr/lib/baresip/modules or /usr/local/lib/baresip/modules (apt-get install -y baresip-core)")
 	return ""
 }
 
