@@ -19,13 +19,10 @@ import (
 const benchPresentities = 10000
 
 // benchStore opens the bbolt store with store.DefaultOptions (fsync on every commit);
-// BATCHDELAY=3ms overrides the group-commit delay, NOSYNC=1 skips fsync (CPU-bound figures).
+// NOSYNC=1 skips fsync (CPU-bound figures).
 func benchStore(b *testing.B) *store.DB {
 	opts := store.DefaultOptions()
 	opts.NoSync = os.Getenv("NOSYNC") != ""
-	if d, err := time.ParseDuration(os.Getenv("BATCHDELAY")); err == nil {
-		opts.BatchDelay = d
-	}
 	db, err := store.Open(filepath.Join(b.TempDir(), "imsps.db"), opts)
 	if err != nil {
 		b.Fatal(err)

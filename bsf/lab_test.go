@@ -121,7 +121,7 @@ func startLab(t testing.TB, mutate func(*bsf.Config, *bsf.AuthProxyConfig)) *lab
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(filepath.Join(t.TempDir(), "imsps.db"), store.Options{Timeout: time.Second, NoSync: true, BatchDelay: time.Millisecond, BatchSize: 100})
+	db, err := store.Open(filepath.Join(t.TempDir(), "imsps.db"), store.Options{Timeout: time.Second, NoSync: true, BatchSize: 100})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,7 +66,7 @@ func TestDiameterStack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(filepath.Join(t.TempDir(), "imsps.db"), store.Options{Timeout: time.Second, NoSync: true, BatchDelay: time.Millisecond, BatchSize: 100})
+	db, err := store.Open(filepath.Join(t.TempDir(), "imsps.db"), store.Options{Timeout: time.Second, NoSync: true, BatchSize: 100})
 	if err != nil {
 		t.Fatal(err)
 	}

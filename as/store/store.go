@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	"github.com/imsps/imsps/as"
@@ -20,21 +20,36 @@ type Options struct {
 	// NoSync skips fsync on commit. Only for tests and benchmarks of other layers: a write
 	// acknowledged with NoSync set may be lost on a crash.
 	NoSync bool
-	// BatchDelay is how long a group commit waits for more updates before it commits.
-	BatchDelay time.Duration
 	// BatchSize is the most updates one group commit takes.
 	BatchSize int
 }
 
 // DefaultOptions are the options imsps serve uses.
 func DefaultOptions() Options {
-	return Options{Timeout: 2 * time.Second, BatchDelay: time.Millisecond, BatchSize: 1000}
+	return Options{Timeout: 2 * time.Second, BatchSize: 1000}
 }
 
 // DB is an as.Store on a bbolt file.
+//
+// Updates are group-committed by one committer goroutine: an Update that finds the
+// committer idle is committed at once; Updates that arrive while a commit is being written
+// wait for it to finish and are then committed together, sharing one fsync. So a lone write
+// pays no batching delay, and under load the commit rate, not the write rate, is bounded by
+// the disk.
 type DB struct {
-	bolt   *bolt.DB
-	closed atomic.Bool
+	bolt      *bolt.DB
+	batchSize int
+
+	mu      sync.RWMutex // guards closed against enqueueing into a closed queue
+	closed  bool
+	queue   chan *call
+	stopped chan struct{} // closed when the committer has drained the queue and exited
+}
+
+// call is one Update waiting for its commit.
+type call struct {
+	fn   func(as.Tx) error
+	done chan error
 }
 
 var _ as.Store = (*DB)(nil)
@@ -45,18 +60,15 @@ func Open(path string, opts Options) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.Timeout, NoSync: opts.NoSync})
+	// The freelist is rebuilt at open instead of being written by every commit: commits of
+	// a large file stay small (the trade etcd makes too).
+	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.Timeout, NoSync: opts.NoSync,
+		NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
 	if err != nil {
 		if errors.Is(err, bolt.ErrTimeout) {
 			return nil, fmt.Errorf("open store %s: locked by another process (waited %s)", path, opts.Timeout)
 		}
 		return nil, fmt.Errorf("open store %s: %w", path, err)
-	}
-	if opts.BatchDelay > 0 {
-		b.MaxBatchDelay = opts.BatchDelay
-	}
-	if opts.BatchSize > 0 {
-		b.MaxBatchSize = opts.BatchSize
 	}
 	err = b.Update(func(tx *bolt.Tx) error {
 		for _, name := range as.Buckets {
@@ -70,38 +82,108 @@ func Open(path string, opts Options) (*DB, error) {
 		b.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	return &DB{bolt: b}, nil
+	size := opts.BatchSize
+	if size <= 0 {
+		size = DefaultOptions().BatchSize
+	}
+	db := &DB{bolt: b, batchSize: size, queue: make(chan *call, size), stopped: make(chan struct{})}
+	go db.commit()
+	return db, nil
 }
 
 // View runs fn in a read-only transaction.
 func (db *DB) View(ctx context.Context, fn func(as.Tx) error) error {
-	if err := db.usable(ctx); err != nil {
+	if err := ctx.Err(); err != nil {
 		return err
+	}
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	if db.closed {
+		return as.ErrStoreClosed
 	}
 	return db.bolt.View(func(btx *bolt.Tx) error { return fn(tx{btx}) })
 }
 
 // Update runs fn in a read-write transaction that may be committed together with other
-// concurrent Updates. It returns after the commit reached the disk. fn may run more than once.
+// concurrent Updates, and returns once that commit is on disk. fn may run more than once.
+// Once fn is queued, Update waits for the commit even if ctx ends, so that an error return
+// never hides a committed write.
 func (db *DB) Update(ctx context.Context, fn func(as.Tx) error) error {
-	if err := db.usable(ctx); err != nil {
+	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return db.bolt.Batch(func(btx *bolt.Tx) error { return fn(tx{btx}) })
-}
-
-func (db *DB) usable(ctx context.Context) error {
-	if db.closed.Load() {
+	c := &call{fn: fn, done: make(chan error, 1)}
+	db.mu.RLock()
+	if db.closed {
+		db.mu.RUnlock()
 		return as.ErrStoreClosed
 	}
-	return ctx.Err()
+	db.queue <- c
+	db.mu.RUnlock()
+	return <-c.done
 }
 
-// Close waits for running transactions and closes the file. It is safe to call twice.
+// commit is the committer: it takes whatever is queued, up to batchSize, and commits it in
+// one transaction, until Close closes the queue.
+func (db *DB) commit() {
+	defer close(db.stopped)
+	batch := make([]*call, 0, db.batchSize)
+	for c := range db.queue {
+		batch = append(batch[:0], c)
+	fill:
+		for len(batch) < db.batchSize {
+			select {
+			case c, ok := <-db.queue:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, c)
+			default:
+				break fill
+			}
+		}
+		db.run(batch)
+	}
+}
+
+// run commits a batch. If one call fails, the transaction is rolled back, that call is run
+// alone to report its own error, and the others are committed without it.
+func (db *DB) run(batch []*call) {
+	for len(batch) > 0 {
+		failed := -1
+		err := db.bolt.Update(func(btx *bolt.Tx) error {
+			for i, c := range batch {
+				if err := c.fn(tx{btx}); err != nil {
+					failed = i
+					return err
+				}
+			}
+			return nil
+		})
+		if failed < 0 {
+			for _, c := range batch {
+				c.done <- err
+			}
+			return
+		}
+		c := batch[failed]
+		c.done <- db.bolt.Update(func(btx *bolt.Tx) error { return c.fn(tx{btx}) })
+		batch = append(batch[:failed:failed], batch[failed+1:]...)
+	}
+}
+
+// Close commits what is queued, waits for running transactions and closes the file. It is
+// safe to call twice.
 func (db *DB) Close() error {
-	if db.closed.Swap(true) {
+	db.mu.Lock()
+	if db.closed {
+		db.mu.Unlock()
 		return nil
 	}
+	db.closed = true
+	close(db.queue)
+	db.mu.Unlock()
+	<-db.stopped
 	return db.bolt.Close()
 }
 

@@ -217,3 +217,90 @@ func BenchmarkUpdateParallel(b *testing.B) {
 		}
 	})
 }
+
+// In a group commit, one failing update must not take the others down with it, nor leave
+// its own writes behind.
+func TestFailingUpdateInAGroupCommit(t *testing.T) {
+	ctx := context.Background()
+	db := open(t, filepath.Join(t.TempDir(), "imsps.db"))
+	boom := errors.New("boom")
+	var wg sync.WaitGroup
+	for i := range 100 {
+		wg.Go(func() {
+			err := db.Update(ctx, func(tx as.Tx) error {
+				if err := tx.Put(as.BucketMeta, fmt.Sprintf("k%03d", i), []byte("v")); err != nil {
+					return err
+				}
+				if i%5 == 0 {
+					return boom
+				}
+				return nil
+			})
+			if (i%5 == 0) != errors.Is(err, boom) {
+				t.Errorf("update %d: err = %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	db.View(ctx, func(tx as.Tx) error {
+		for i := range 100 {
+			if got := tx.Get(as.BucketMeta, fmt.Sprintf("k%03d", i)) != nil; got != (i%5 != 0) {
+				t.Errorf("k%03d stored = %v", i, got)
+			}
+		}
+		return nil
+	})
+}
+
+// Close commits what is already queued; later updates get ErrStoreClosed.
+func TestCloseWithUpdatesInFlight(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "imsps.db")
+	db, err := store.Open(path, store.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	acked := map[string]bool{}
+	for i := range 200 {
+		wg.Go(func() {
+			k := fmt.Sprintf("k%03d", i)
+			err := db.Update(ctx, func(tx as.Tx) error { return tx.Put(as.BucketMeta, k, []byte("v")) })
+			switch {
+			case err == nil:
+				mu.Lock()
+				acked[k] = true
+				mu.Unlock()
+			case !errors.Is(err, as.ErrStoreClosed):
+				t.Errorf("update %s: %v", k, err)
+			}
+		})
+	}
+	db.Close()
+	wg.Wait()
+	db = open(t, path)
+	db.View(ctx, func(tx as.Tx) error {
+		for k := range acked {
+			if tx.Get(as.BucketMeta, k) == nil {
+				t.Errorf("%s was acknowledged but is not stored", k)
+			}
+		}
+		return nil
+	})
+}
+
+// BenchmarkUpdateSerial measures one durable write at a time: the latency a lone request sees.
+func BenchmarkUpdateSerial(b *testing.B) {
+	db := open(b, filepath.Join(b.TempDir(), "imsps.db"))
+	ctx := context.Background()
+	val := make([]byte, 300)
+	i := 0
+	for b.Loop() {
+		i++
+		k := fmt.Sprintf("p/%08d", i)
+		if err := db.Update(ctx, func(tx as.Tx) error { return tx.Put(as.BucketPublications, k, val) }); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -33,7 +33,7 @@ func DefaultConfig() Config {
 	return Config{
 		Log:       LogConfig{Format: "text", Level: "info"},
 		Data:      "./data",
-		Store:     StoreConfig{LockTimeout: 2 * time.Second, BatchDelay: time.Millisecond, BatchSize: 1000},
+		Store:     StoreConfig{LockTimeout: 2 * time.Second, BatchSize: 1000},
 		Presence:  as.DefaultConfig(),
 		SIP:       isc.DefaultConfig(),
 		XCAP:      ut.DefaultConfig(),
@@ -54,8 +54,8 @@ func (c Config) Validate() error {
 	if c.Store.LockTimeout <= 0 {
 		errs = append(errs, errors.New("store.lock_timeout: must be positive"))
 	}
-	if c.Store.BatchDelay < 0 || c.Store.BatchSize < 0 {
-		errs = append(errs, errors.New("store.batch_delay, store.batch_size: must not be negative"))
+	if c.Store.BatchSize <= 0 {
+		errs = append(errs, errors.New("store.batch_size: must be positive"))
 	}
 	if _, err := newLogger(c.Log, nil); err != nil {
 		errs = append(errs, err)

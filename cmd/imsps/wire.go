@@ -43,9 +43,9 @@ const (
 type StoreConfig struct {
 	// LockTimeout bounds the wait for the data file another process holds.
 	LockTimeout time.Duration `yaml:"lock_timeout"`
-	// BatchDelay and BatchSize tune group commit: concurrent writes share one fsync.
-	BatchDelay time.Duration `yaml:"batch_delay"`
-	BatchSize  int           `yaml:"batch_size"`
+	// BatchSize bounds the writes one group commit takes: writes that arrive while a commit
+	// is on its way to disk share the next one.
+	BatchSize int `yaml:"batch_size"`
 }
 
 // stack is a running imsps: every component of a role, bound to its listeners.
@@ -208,7 +208,7 @@ func (s *stack) hss(cfg *Config) error {
 
 func (s *stack) openStore(cfg Config) (*store.DB, error) {
 	db, err := store.Open(filepath.Join(cfg.Data, "imsps.db"), store.Options{
-		Timeout: cfg.Store.LockTimeout, BatchDelay: cfg.Store.BatchDelay, BatchSize: cfg.Store.BatchSize})
+		Timeout: cfg.Store.LockTimeout, BatchSize: cfg.Store.BatchSize})
 	if err != nil {
 		return nil, err
 	}
