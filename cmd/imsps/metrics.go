@@ -14,7 +14,8 @@ import (
 
 // MetricsConfig is the metrics section of the configuration.
 type MetricsConfig struct {
-	// Listen is the address of the Prometheus endpoint /metrics; empty disables it.
+	// Listen is the address of the Prometheus endpoint /metrics and of /debug/pprof/;
+	// empty disables both.
 	Listen string `yaml:"listen"`
 }
 

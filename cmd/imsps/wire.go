@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"path/filepath"
 	"sync"
 	"time"
@@ -96,6 +97,9 @@ func (s *stack) build(cfg Config, r role) error {
 		}
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", s.metrics.handler())
+		// Profiles for operators, on the same (by default loopback-only) listener.
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
 		s.serveHTTP(l, mux)
 	}
 	return nil
