@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
@@ -39,6 +40,10 @@ type Server struct {
 	log     *slog.Logger
 	trusted []netip.Prefix
 	allow   string
+	// completed answers retransmitted non-INVITE requests over UDP after their final
+	// response (RFC 3261 §17.2.2), so that sipgo's transaction can end at once.
+	completed *responseCache
+	wire      sync.Pool // *bytes.Buffer for serializing cached responses
 
 	mu       sync.Mutex
 	self     []hostPort
@@ -90,6 +95,8 @@ func New(cfg Config, p Presence, n *Notifier, log *slog.Logger, opts ...Option) 
 		allow:   allowMethods,
 		stop:    make(chan struct{}),
 		served:  make(chan struct{}),
+		// Timer J is 64*T1 (RFC 3261 §17.2.2); sip.T1 is read, never set, here.
+		completed: newResponseCache(64*sip.T1, defaultResponseCacheBytes, time.Now),
 	}
 	if cfg.Host != "" {
 		s.self = append(s.self, splitHostPortLoose(cfg.Host))
@@ -254,6 +261,10 @@ type methodHandler func(ctx context.Context, req *sip.Request) (reply, error)
 // handle is the one wrapper that writes responses and logs outcomes (style rule 8).
 func (s *Server) handle(h methodHandler) sipgo.RequestHandler {
 	return func(req *sip.Request, tx sip.ServerTransaction) {
+		key, cacheable := s.completedKey(req)
+		if cacheable && s.retransmission(key, req, tx) {
+			return
+		}
 		var rep reply
 		var err error
 		if s.enter() {
@@ -285,8 +296,14 @@ func (s *Server) handle(h methodHandler) sipgo.RequestHandler {
 		} else {
 			log(slog.LevelDebug, "request answered", "status", rep.res.StatusCode)
 		}
-		if werr := tx.Respond(rep.res); werr != nil {
-			log(slog.LevelWarn, "cannot send response", "status", rep.res.StatusCode, "err", werr)
+		// A final response to a non-INVITE request over UDP goes into the cache, which is the
+		// transaction's Completed state from then on (RFC 3261 §17.2.2): sipgo's transaction
+		// ends before the response is on the wire, so a retransmission finds either that
+		// transaction still Trying (absorbed) or the cache.
+		if !cacheable || !s.complete(key, req, rep.res, tx) {
+			if werr := tx.Respond(rep.res); werr != nil {
+				log(slog.LevelWarn, "cannot send response", "status", rep.res.StatusCode, "err", werr)
+			}
 		}
 		if rep.onSent != nil {
 			rep.onSent()

@@ -96,7 +96,7 @@ func testLogger(t testing.TB) *slog.Logger {
 }
 
 // startFake runs a Server over a fakePresence on loopback; edit changes the config.
-func startFake(t testing.TB, edit func(*Config)) (*fakePresence, *Server, string, string) {
+func startFake(t testing.TB, edit func(*Config), opts ...Option) (*fakePresence, *Server, string, string) {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.UDP, cfg.TCP = "127.0.0.1:0", "127.0.0.1:0"
@@ -110,7 +110,7 @@ func startFake(t testing.TB, edit func(*Config)) (*fakePresence, *Server, string
 		t.Fatal(err)
 	}
 	f := &fakePresence{n: n, notified: make(chan error, 8)}
-	srv, err := New(cfg, f, n, log)
+	srv, err := New(cfg, f, n, log, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
