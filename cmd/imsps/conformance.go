@@ -5,10 +5,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
 
+	"github.com/emiago/sipgo/sip"
 	"github.com/imsps/imsps/conformance"
 )
 
@@ -28,6 +30,9 @@ func runConformance(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	// sipgo warns through its package logger when the test agents close their sockets;
+	// only errors matter to a conformance run.
+	sip.SetDefaultLogger(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError})))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	flows := conformance.SIPFlows()

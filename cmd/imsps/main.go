@@ -14,6 +14,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/emiago/sipgo/sip"
 	"github.com/gin-gonic/gin"
 )
 
@@ -82,6 +83,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "imsps: %v\n", err)
 		return 1
 	}
+	// sipgo logs some transport events through its package logger, not the one injected.
+	sip.SetDefaultLogger(log.With("component", "sipgo"))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := serve(ctx, cfg, roles, log); err != nil && !errors.Is(err, context.Canceled) {
