@@ -18,6 +18,7 @@ import (
 	"github.com/imsps/imsps/as"
 	"github.com/imsps/imsps/configs"
 	"github.com/imsps/imsps/diameter/dict"
+	"github.com/imsps/imsps/diameter/peer"
 )
 
 // wire is a Requester that puts each request and answer through bytes, as a connection
@@ -58,39 +59,39 @@ func fakeHSS(_ testing.TB, lv *LocalVectors) func(ctx context.Context, req *diam
 	hss := DiameterPeer{OriginHost: "hss.example.com", OriginRealm: "example.com"}
 	return func(ctx context.Context, req *diam.Message) (*diam.Message, error) {
 		a := diam.NewMessage(req.Header.CommandCode, req.Header.CommandFlags&^diam.RequestFlag, req.Header.ApplicationID, req.Header.HopByHopID, req.Header.EndToEndID, req.Dictionary())
-		a.AddAVP(findAVP(req.AVP, dict.AVPSessionID, 0))
-		a.AddAVP(vsai(dict.Zh))
-		impi := string(avpBytes(findAVP(req.AVP, dict.AVPUserName, 0)))
+		a.AddAVP(peer.Find(req.AVP, dict.AVPSessionID, 0))
+		a.AddAVP(peer.VSAI(dict.Zh))
+		impi := string(octets(peer.Find(req.AVP, dict.AVPUserName, 0)))
 		var resync *Resync
-		if ra := avpBytes(findAVP(children(findAVP(req.AVP, dict.AVPSIPAuthDataItem, dict.Vendor3GPP)), dict.AVPSIPAuthorization, dict.Vendor3GPP)); len(ra) == 30 {
+		if ra := octets(peer.Find(peer.Children(peer.Find(req.AVP, dict.AVPSIPAuthDataItem, dict.Vendor3GPP)), dict.AVPSIPAuthorization, dict.Vendor3GPP)); len(ra) == 30 {
 			resync = &Resync{RAND: ra[:16], AUTS: ra[16:]}
 		}
 		v, guss, err := lv.AuthVector(ctx, impi, resync)
 		switch {
 		case errors.Is(err, ErrUnknownIMPI):
-			a.AddAVP(baseAVP(dict.AVPExperimentalResult, &diam.GroupedAVP{AVP: []*diam.AVP{
-				baseAVP(dict.AVPVendorID, datatype.Unsigned32(dict.Vendor3GPP)),
-				baseAVP(dict.AVPExperimentalResultCode, datatype.Unsigned32(dict.ErrorIMPIUnknown.Code)),
+			a.AddAVP(peer.Base(dict.AVPExperimentalResult, &diam.GroupedAVP{AVP: []*diam.AVP{
+				peer.Base(dict.AVPVendorID, datatype.Unsigned32(dict.Vendor3GPP)),
+				peer.Base(dict.AVPExperimentalResultCode, datatype.Unsigned32(dict.ErrorIMPIUnknown.Code)),
 			}}))
 		case err != nil:
-			a.AddAVP(baseAVP(dict.AVPResultCode, datatype.Unsigned32(dict.AuthenticationRejected)))
+			a.AddAVP(peer.Base(dict.AVPResultCode, datatype.Unsigned32(dict.AuthenticationRejected)))
 		default:
-			a.AddAVP(baseAVP(dict.AVPResultCode, datatype.Unsigned32(dict.Success)))
+			a.AddAVP(peer.Base(dict.AVPResultCode, datatype.Unsigned32(dict.Success)))
 		}
-		a.AddAVP(baseAVP(dict.AVPAuthSessionState, datatype.Enumerated(dict.NoStateMaintained)))
+		a.AddAVP(peer.Base(dict.AVPAuthSessionState, datatype.Enumerated(dict.NoStateMaintained)))
 		hss.addOrigin(a)
 		if err == nil {
-			a.AddAVP(baseAVP(dict.AVPUserName, datatype.UTF8String(impi)))
-			a.AddAVP(tgppAVP(dict.AVPSIPNumberAuthItems, datatype.Unsigned32(1)))
-			a.AddAVP(tgppAVP(dict.AVPSIPAuthDataItem, &diam.GroupedAVP{AVP: []*diam.AVP{
-				tgppAVP(dict.AVPSIPAuthenticationScheme, datatype.UTF8String(SchemeDigestAKAv1)),
-				tgppAVP(dict.AVPSIPAuthenticate, datatype.OctetString(append(append([]byte{}, v.RAND...), v.AUTN...))),
-				tgppAVP(dict.AVPSIPAuthorization, datatype.OctetString(v.XRES)),
-				tgppAVP(dict.AVPConfidentialityKey, datatype.OctetString(v.CK)),
-				tgppAVP(dict.AVPIntegrityKey, datatype.OctetString(v.IK)),
+			a.AddAVP(peer.Base(dict.AVPUserName, datatype.UTF8String(impi)))
+			a.AddAVP(peer.Vendor3GPP(dict.AVPSIPNumberAuthItems, true, datatype.Unsigned32(1)))
+			a.AddAVP(peer.Vendor3GPP(dict.AVPSIPAuthDataItem, true, &diam.GroupedAVP{AVP: []*diam.AVP{
+				peer.Vendor3GPP(dict.AVPSIPAuthenticationScheme, true, datatype.UTF8String(SchemeDigestAKAv1)),
+				peer.Vendor3GPP(dict.AVPSIPAuthenticate, true, datatype.OctetString(append(append([]byte{}, v.RAND...), v.AUTN...))),
+				peer.Vendor3GPP(dict.AVPSIPAuthorization, true, datatype.OctetString(v.XRES)),
+				peer.Vendor3GPP(dict.AVPConfidentialityKey, true, datatype.OctetString(v.CK)),
+				peer.Vendor3GPP(dict.AVPIntegrityKey, true, datatype.OctetString(v.IK)),
 			}}))
 			g, _ := MarshalGUSS(guss)
-			a.AddAVP(tgppAVP(dict.AVPGBAUserSecSettings, datatype.OctetString(g)))
+			a.AddAVP(peer.Vendor3GPP(dict.AVPGBAUserSecSettings, true, datatype.OctetString(g)))
 		}
 		return a, nil
 	}

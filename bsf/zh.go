@@ -11,6 +11,7 @@ import (
 	gdict "github.com/fiorix/go-diameter/v4/diam/dict"
 
 	"github.com/imsps/imsps/diameter/dict"
+	"github.com/imsps/imsps/diameter/peer"
 )
 
 // SchemeDigestAKAv1 is the SIP-Authentication-Scheme of a Zh MAR (TS 29.109 §6.1.1).
@@ -21,7 +22,7 @@ type ZhClient struct {
 	peer DiameterPeer
 	req  Requester
 	dict *gdict.Parser
-	sids *sessionIDs
+	sids *peer.SessionIDs
 }
 
 var _ VectorSource = (*ZhClient)(nil)
@@ -36,29 +37,29 @@ func NewZhClient(cfg DiameterPeer, req Requester) (*ZhClient, error) {
 	if cfg.OriginHost == "" || cfg.OriginRealm == "" || cfg.DestinationRealm == "" {
 		return nil, errors.New("bsf.zh: origin_host, origin_realm and destination_realm are required")
 	}
-	d, err := newParser(dict.Zh)
+	d, err := dict.New(dict.Zh)
 	if err != nil {
 		return nil, err
 	}
-	return &ZhClient{peer: cfg, req: req, dict: d, sids: newSessionIDs(cfg.OriginHost)}, nil
+	return &ZhClient{peer: cfg, req: req, dict: d, sids: peer.NewSessionIDs(cfg.OriginHost)}, nil
 }
 
 // MAR builds the Multimedia-Auth-Request for an IMPI; with resync, SIP-Authorization
 // carries RAND ‖ AUTS (TS 29.109 §6.1.1).
 func (z *ZhClient) MAR(impi string, resync *Resync) *diam.Message {
 	m := diam.NewRequest(dict.MultimediaAuth, uint32(dict.Zh), z.dict)
-	m.AddAVP(baseAVP(dict.AVPSessionID, datatype.UTF8String(z.sids.next())))
-	m.AddAVP(vsai(dict.Zh))
-	m.AddAVP(baseAVP(dict.AVPAuthSessionState, datatype.Enumerated(dict.NoStateMaintained)))
+	m.AddAVP(peer.Base(dict.AVPSessionID, datatype.UTF8String(z.sids.Next())))
+	m.AddAVP(peer.VSAI(dict.Zh))
+	m.AddAVP(peer.Base(dict.AVPAuthSessionState, datatype.Enumerated(dict.NoStateMaintained)))
 	z.peer.addOrigin(m)
 	z.peer.addDestination(m)
-	m.AddAVP(baseAVP(dict.AVPUserName, datatype.UTF8String(impi)))
-	m.AddAVP(tgppAVP(dict.AVPSIPNumberAuthItems, datatype.Unsigned32(1)))
-	item := []*diam.AVP{tgppAVP(dict.AVPSIPAuthenticationScheme, datatype.UTF8String(SchemeDigestAKAv1))}
+	m.AddAVP(peer.Base(dict.AVPUserName, datatype.UTF8String(impi)))
+	m.AddAVP(peer.Vendor3GPP(dict.AVPSIPNumberAuthItems, true, datatype.Unsigned32(1)))
+	item := []*diam.AVP{peer.Vendor3GPP(dict.AVPSIPAuthenticationScheme, true, datatype.UTF8String(SchemeDigestAKAv1))}
 	if resync != nil {
-		item = append(item, tgppAVP(dict.AVPSIPAuthorization, datatype.OctetString(append(bytes.Clone(resync.RAND), resync.AUTS...))))
+		item = append(item, peer.Vendor3GPP(dict.AVPSIPAuthorization, true, datatype.OctetString(append(bytes.Clone(resync.RAND), resync.AUTS...))))
 	}
-	m.AddAVP(tgppAVP(dict.AVPSIPAuthDataItem, &diam.GroupedAVP{AVP: item}))
+	m.AddAVP(peer.Vendor3GPP(dict.AVPSIPAuthDataItem, true, &diam.GroupedAVP{AVP: item}))
 	return m
 }
 
@@ -73,8 +74,8 @@ func (z *ZhClient) AuthVector(ctx context.Context, impi string, resync *Resync) 
 
 // parseMAA reads the vector and GUSS of a MAA (TS 29.109 §6.1.2) and maps its result.
 func parseMAA(a *diam.Message, impi string, resync bool) (Vector, GUSS, error) {
-	if err := resultOf(a); err != nil {
-		var dr *DiameterResult
+	if err := peer.ResultOf(a); err != nil {
+		var dr *peer.ResultError
 		if errors.As(err, &dr) {
 			switch {
 			case dr.Experimental == dict.ErrorIMPIUnknown, dr.Experimental == dict.ErrorUserUnknown:
@@ -85,19 +86,19 @@ func parseMAA(a *diam.Message, impi string, resync bool) (Vector, GUSS, error) {
 		}
 		return Vector{}, GUSS{}, fmt.Errorf("Zh MAA for %s: %w: %w", impi, ErrVectorsUnavailable, err)
 	}
-	item := children(findAVP(a.AVP, dict.AVPSIPAuthDataItem, dict.Vendor3GPP))
-	authn := avpBytes(findAVP(item, dict.AVPSIPAuthenticate, dict.Vendor3GPP))
+	item := peer.Children(peer.Find(a.AVP, dict.AVPSIPAuthDataItem, dict.Vendor3GPP))
+	authn := octets(peer.Find(item, dict.AVPSIPAuthenticate, dict.Vendor3GPP))
 	v := Vector{
-		XRES: avpBytes(findAVP(item, dict.AVPSIPAuthorization, dict.Vendor3GPP)),
-		CK:   avpBytes(findAVP(item, dict.AVPConfidentialityKey, dict.Vendor3GPP)),
-		IK:   avpBytes(findAVP(item, dict.AVPIntegrityKey, dict.Vendor3GPP)),
+		XRES: octets(peer.Find(item, dict.AVPSIPAuthorization, dict.Vendor3GPP)),
+		CK:   octets(peer.Find(item, dict.AVPConfidentialityKey, dict.Vendor3GPP)),
+		IK:   octets(peer.Find(item, dict.AVPIntegrityKey, dict.Vendor3GPP)),
 	}
 	if len(authn) < 32 || len(v.XRES) == 0 || len(v.CK) != 16 || len(v.IK) != 16 {
 		return Vector{}, GUSS{}, fmt.Errorf("Zh MAA for %s: incomplete SIP-Auth-Data-Item: %w", impi, ErrVectorsUnavailable)
 	}
 	v.RAND, v.AUTN = bytes.Clone(authn[:16]), bytes.Clone(authn[16:32])
 	var guss GUSS
-	if b := avpBytes(findAVP(a.AVP, dict.AVPGBAUserSecSettings, dict.Vendor3GPP)); len(b) > 0 {
+	if b := octets(peer.Find(a.AVP, dict.AVPGBAUserSecSettings, dict.Vendor3GPP)); len(b) > 0 {
 		g, err := ParseGUSS(b)
 		if err != nil {
 			return Vector{}, GUSS{}, fmt.Errorf("Zh MAA for %s: %w: %w", impi, ErrVectorsUnavailable, err)

@@ -11,6 +11,7 @@ import (
 	gdict "github.com/fiorix/go-diameter/v4/diam/dict"
 
 	"github.com/imsps/imsps/diameter/dict"
+	"github.com/imsps/imsps/diameter/peer"
 )
 
 // ZnServer answers Bootstrapping-Info requests (TS 29.109 §6.2) from a KeyService, normally
@@ -36,13 +37,13 @@ func NewZnServer(cfg DiameterPeer, keys KeyService, log *slog.Logger) (*ZnServer
 // ServeDiameter answers a BIR with a BIA. Every outcome is an answer: 5403 for an unknown or
 // expired B-TID, 5402 for a NAF the BSF does not serve, 5005 for a missing AVP, 5012 else.
 func (z *ZnServer) ServeDiameter(ctx context.Context, req *diam.Message) (*diam.Message, error) {
-	btid := avpBytes(findAVP(req.AVP, dict.AVPTransactionIdentifier, dict.Vendor3GPP))
-	nafID := avpBytes(findAVP(req.AVP, dict.AVPNAFID, dict.Vendor3GPP))
+	btid := octets(peer.Find(req.AVP, dict.AVPTransactionIdentifier, dict.Vendor3GPP))
+	nafID := octets(peer.Find(req.AVP, dict.AVPNAFID, dict.Vendor3GPP))
 	if btid == nil {
-		return z.answer(req, &DiameterResult{Code: dict.MissingAVP}, tgppAVP(dict.AVPTransactionIdentifier, datatype.OctetString(""))), nil
+		return z.answer(req, &peer.ResultError{Code: dict.MissingAVP}, peer.Vendor3GPP(dict.AVPTransactionIdentifier, true, datatype.OctetString(""))), nil
 	}
 	if nafID == nil {
-		return z.answer(req, &DiameterResult{Code: dict.MissingAVP}, tgppAVP(dict.AVPNAFID, datatype.OctetString(""))), nil
+		return z.answer(req, &peer.ResultError{Code: dict.MissingAVP}, peer.Vendor3GPP(dict.AVPNAFID, true, datatype.OctetString(""))), nil
 	}
 	k, err := z.keys.NAFKey(ctx, string(btid), string(nafID))
 	if err != nil {
@@ -51,65 +52,65 @@ func (z *ZnServer) ServeDiameter(ctx context.Context, req *diam.Message) (*diam.
 		return a, nil
 	}
 	a := z.answer(req, nil)
-	a.AddAVP(baseAVP(dict.AVPUserName, datatype.UTF8String(k.IMPI)))
-	a.AddAVP(tgppAVP(dict.AVPMEKeyMaterial, datatype.OctetString(k.Key)))
-	a.AddAVP(tgppAVP(dict.AVPKeyExpiryTime, datatype.Time(k.Expires)))
-	a.AddAVP(tgppAVP(dict.AVPBootstrapInfoCreationTime, datatype.Time(k.Created)))
+	a.AddAVP(peer.Base(dict.AVPUserName, datatype.UTF8String(k.IMPI)))
+	a.AddAVP(peer.Vendor3GPP(dict.AVPMEKeyMaterial, true, datatype.OctetString(k.Key)))
+	a.AddAVP(peer.Vendor3GPP(dict.AVPKeyExpiryTime, true, datatype.Time(k.Expires)))
+	a.AddAVP(peer.Vendor3GPP(dict.AVPBootstrapInfoCreationTime, true, datatype.Time(k.Created)))
 	if len(k.USS) > 0 {
 		uss, err := MarshalUSSList(k.USS)
 		if err == nil {
-			a.AddAVP(tgppAVP(dict.AVPGBAUserSecSettings, datatype.OctetString(uss)))
+			a.AddAVP(peer.Vendor3GPP(dict.AVPGBAUserSecSettings, true, datatype.OctetString(uss)))
 		}
 	}
-	a.AddAVP(tgppAVP(dict.AVPGBAType, datatype.Enumerated(0))) // 3G_GBA
+	a.AddAVP(peer.Vendor3GPP(dict.AVPGBAType, true, datatype.Enumerated(0))) // 3G_GBA
 	return a, nil
 }
 
 // znResult is the one place Zn errors become Diameter results.
-func znResult(err error) *DiameterResult {
+func znResult(err error) *peer.ResultError {
 	switch {
 	case errors.Is(err, ErrBTIDUnknown):
-		return &DiameterResult{Experimental: dict.ErrorTransactionIdentifierInvalid}
+		return &peer.ResultError{Experimental: dict.ErrorTransactionIdentifierInvalid}
 	case errors.Is(err, ErrNAFNotAllowed):
-		return &DiameterResult{Experimental: dict.ErrorNotAuthorized}
+		return &peer.ResultError{Experimental: dict.ErrorNotAuthorized}
 	default:
-		return &DiameterResult{Code: dict.UnableToComply}
+		return &peer.ResultError{Code: dict.UnableToComply}
 	}
 }
 
 func levelForResult(a *diam.Message) slog.Level {
-	var dr *DiameterResult
-	if errors.As(resultOf(a), &dr) && dr.Code == dict.UnableToComply {
+	var dr *peer.ResultError
+	if errors.As(peer.ResultOf(a), &dr) && dr.Code == dict.UnableToComply {
 		return slog.LevelError
 	}
 	return slog.LevelInfo
 }
 
 // answer starts a BIA: Session-Id, VSAI, result, Origin-Host/Realm (no Auth-Session-State on Zn).
-func (z *ZnServer) answer(req *diam.Message, res *DiameterResult, failed ...*diam.AVP) *diam.Message {
+func (z *ZnServer) answer(req *diam.Message, res *peer.ResultError, failed ...*diam.AVP) *diam.Message {
 	flags := req.Header.CommandFlags &^ (diam.RequestFlag | diam.RetransmittedFlag | diam.ErrorFlag)
 	if res != nil && res.Code >= 3000 && res.Code < 4000 {
 		flags |= diam.ErrorFlag
 	}
 	a := diam.NewMessage(req.Header.CommandCode, flags, req.Header.ApplicationID, req.Header.HopByHopID, req.Header.EndToEndID, req.Dictionary())
-	if s := findAVP(req.AVP, dict.AVPSessionID, 0); s != nil {
+	if s := peer.Find(req.AVP, dict.AVPSessionID, 0); s != nil {
 		a.AddAVP(s)
 	}
-	a.AddAVP(vsai(dict.Zn))
+	a.AddAVP(peer.VSAI(dict.Zn))
 	switch {
 	case res == nil:
-		a.AddAVP(baseAVP(dict.AVPResultCode, datatype.Unsigned32(dict.Success)))
+		a.AddAVP(peer.Base(dict.AVPResultCode, datatype.Unsigned32(dict.Success)))
 	case res.Code != 0:
-		a.AddAVP(baseAVP(dict.AVPResultCode, datatype.Unsigned32(res.Code)))
+		a.AddAVP(peer.Base(dict.AVPResultCode, datatype.Unsigned32(res.Code)))
 	default:
-		a.AddAVP(baseAVP(dict.AVPExperimentalResult, &diam.GroupedAVP{AVP: []*diam.AVP{
-			baseAVP(dict.AVPVendorID, datatype.Unsigned32(res.Experimental.Vendor)),
-			baseAVP(dict.AVPExperimentalResultCode, datatype.Unsigned32(res.Experimental.Code)),
+		a.AddAVP(peer.Base(dict.AVPExperimentalResult, &diam.GroupedAVP{AVP: []*diam.AVP{
+			peer.Base(dict.AVPVendorID, datatype.Unsigned32(res.Experimental.Vendor)),
+			peer.Base(dict.AVPExperimentalResultCode, datatype.Unsigned32(res.Experimental.Code)),
 		}}))
 	}
 	z.local.addOrigin(a)
 	if len(failed) > 0 {
-		a.AddAVP(baseAVP(dict.AVPFailedAVP, &diam.GroupedAVP{AVP: failed}))
+		a.AddAVP(peer.Base(dict.AVPFailedAVP, &diam.GroupedAVP{AVP: failed}))
 	}
 	return a
 }
@@ -120,7 +121,7 @@ type ZnClient struct {
 	peer DiameterPeer
 	req  Requester
 	dict *gdict.Parser
-	sids *sessionIDs
+	sids *peer.SessionIDs
 }
 
 var _ KeyService = (*ZnClient)(nil)
@@ -134,23 +135,23 @@ func NewZnClient(cfg DiameterPeer, req Requester) (*ZnClient, error) {
 	if cfg.OriginHost == "" || cfg.OriginRealm == "" || cfg.DestinationRealm == "" {
 		return nil, errors.New("authproxy.zn: origin_host, origin_realm and destination_realm are required")
 	}
-	d, err := newParser(dict.Zn)
+	d, err := dict.New(dict.Zn)
 	if err != nil {
 		return nil, err
 	}
-	return &ZnClient{peer: cfg, req: req, dict: d, sids: newSessionIDs(cfg.OriginHost)}, nil
+	return &ZnClient{peer: cfg, req: req, dict: d, sids: peer.NewSessionIDs(cfg.OriginHost)}, nil
 }
 
 // BIR builds the Bootstrapping-Info-Request (TS 29.109 §6.2.1).
 func (z *ZnClient) BIR(btid, nafID string) *diam.Message {
 	m := diam.NewRequest(dict.BootstrappingInfo, uint32(dict.Zn), z.dict)
-	m.AddAVP(baseAVP(dict.AVPSessionID, datatype.UTF8String(z.sids.next())))
-	m.AddAVP(vsai(dict.Zn))
+	m.AddAVP(peer.Base(dict.AVPSessionID, datatype.UTF8String(z.sids.Next())))
+	m.AddAVP(peer.VSAI(dict.Zn))
 	z.peer.addOrigin(m)
 	z.peer.addDestination(m)
-	m.AddAVP(tgppAVP(dict.AVPTransactionIdentifier, datatype.OctetString(btid)))
-	m.AddAVP(tgppAVP(dict.AVPNAFID, datatype.OctetString(nafID)))
-	m.AddAVP(tgppAVP(dict.AVPGBAUAwarenessIndicator, datatype.Enumerated(0))) // NO: a GBA_ME NAF
+	m.AddAVP(peer.Vendor3GPP(dict.AVPTransactionIdentifier, true, datatype.OctetString(btid)))
+	m.AddAVP(peer.Vendor3GPP(dict.AVPNAFID, true, datatype.OctetString(nafID)))
+	m.AddAVP(peer.Vendor3GPP(dict.AVPGBAUAwarenessIndicator, true, datatype.Enumerated(0))) // NO: a GBA_ME NAF
 	return m
 }
 
@@ -165,8 +166,8 @@ func (z *ZnClient) NAFKey(ctx context.Context, btid, nafID string) (NAFKey, erro
 
 // parseBIA reads a BIA (TS 29.109 §6.2.2) and maps its result.
 func parseBIA(a *diam.Message, btid string) (NAFKey, error) {
-	if err := resultOf(a); err != nil {
-		var dr *DiameterResult
+	if err := peer.ResultOf(a); err != nil {
+		var dr *peer.ResultError
 		if errors.As(err, &dr) {
 			switch dr.Experimental {
 			case dict.ErrorTransactionIdentifierInvalid:
@@ -179,15 +180,15 @@ func parseBIA(a *diam.Message, btid string) (NAFKey, error) {
 	}
 	k := NAFKey{
 		BTID: btid,
-		IMPI: string(avpBytes(findAVP(a.AVP, dict.AVPUserName, 0))),
-		Key:  avpBytes(findAVP(a.AVP, dict.AVPMEKeyMaterial, dict.Vendor3GPP)),
+		IMPI: string(octets(peer.Find(a.AVP, dict.AVPUserName, 0))),
+		Key:  octets(peer.Find(a.AVP, dict.AVPMEKeyMaterial, dict.Vendor3GPP)),
 	}
 	var ok bool
-	if k.Expires, ok = avpTime(findAVP(a.AVP, dict.AVPKeyExpiryTime, dict.Vendor3GPP)); !ok || len(k.Key) != 32 || k.IMPI == "" {
+	if k.Expires, ok = avpTime(peer.Find(a.AVP, dict.AVPKeyExpiryTime, dict.Vendor3GPP)); !ok || len(k.Key) != 32 || k.IMPI == "" {
 		return NAFKey{}, fmt.Errorf("Zn BIA for %s: no ME-Key-Material, User-Name or Key-ExpiryTime: %w", btid, ErrZnUnavailable)
 	}
-	k.Created, _ = avpTime(findAVP(a.AVP, dict.AVPBootstrapInfoCreationTime, dict.Vendor3GPP))
-	if b := avpBytes(findAVP(a.AVP, dict.AVPGBAUserSecSettings, dict.Vendor3GPP)); len(b) > 0 {
+	k.Created, _ = avpTime(peer.Find(a.AVP, dict.AVPBootstrapInfoCreationTime, dict.Vendor3GPP))
+	if b := octets(peer.Find(a.AVP, dict.AVPGBAUserSecSettings, dict.Vendor3GPP)); len(b) > 0 {
 		uss, err := ParseUSSList(b)
 		if err != nil {
 			return NAFKey{}, fmt.Errorf("Zn BIA for %s: %w: %w", btid, ErrZnUnavailable, err)
