@@ -205,21 +205,23 @@ func TestRetransmissionAfterFinalResponse(t *testing.T) {
 	f, s, udp, _ := startFake(t, nil, withCompletedCache(defaultResponseCacheBytes, clock))
 	tests := []struct {
 		name       string
+		branch     string
 		after      time.Duration // clock moved before the retransmission
 		wantCalls  int           // Publish calls the core saw in all
 		wantReplay bool          // the retransmission got the first response's bytes
 	}{
-		{"RFC 3261 §17.2.2: retransmission in Completed gets the same response, core sees one PUBLISH", time.Second, 1, true},
-		{"RFC 3261 §17.2.2: retransmission just before Timer J fires", 64*sip.T1 - time.Second, 1, true},
-		{"RFC 3261 §17.2.2: after Timer J the request is new", 64*sip.T1 + 2*time.Second, 2, false},
+		{"RFC 3261 §17.2.2: retransmission in Completed gets the same response, core sees one PUBLISH", "z9hG4bK-r0", time.Second, 1, true},
+		{"RFC 3261 §17.2.2: retransmission just before Timer J fires", "z9hG4bK-r1", 64*sip.T1 - time.Second, 1, true},
+		{"RFC 3261 §17.2.2: after Timer J the request is new", "z9hG4bK-r2", 64*sip.T1 + 2*time.Second, 2, false},
+		{"RFC 3261 §17.2.3: branch without magic cookie matched by the RFC 2543 fallback", "old-style-1", time.Second, 1, true},
 	}
-	for i, tc := range tests {
+	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			f.mu.Lock()
 			f.publishes = nil
 			f.mu.Unlock()
 			p := newUDPPeer(t, udp)
-			req := p.publish(fmt.Sprintf("z9hG4bK-retrans-%d", i))
+			req := p.publish(tc.branch)
 			p.send(req)
 			first := p.recv()
 			if code, _ := statusOf(t, first); code != 200 {
