@@ -137,13 +137,13 @@ func (c *Conn) handshakeServer(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("%w: read CER: %w", ErrHandshake, err)
 	}
-	m, err := c.decode(b)
-	if err != nil {
-		c.answerRaw(b, Result(dict.UnableToComply, "undecodable CER"))
-		return fmt.Errorf("%w: %w", ErrHandshake, err)
+	if code := uint32(b[5])<<16 | uint32(b[6])<<8 | uint32(b[7]); code != dict.CapabilitiesExchange || b[4]&diam.RequestFlag == 0 {
+		return fmt.Errorf("%w: first message is command %d (flags %#x), not CER", ErrHandshake, code, b[4])
 	}
-	if m.Header.CommandCode != dict.CapabilitiesExchange || m.Header.CommandFlags&diam.RequestFlag == 0 {
-		return fmt.Errorf("%w: first message is command %d, not CER", ErrHandshake, m.Header.CommandCode)
+	m, derr := c.decodeRequest(b)
+	if derr != nil {
+		c.answerRaw(b, derr)
+		return fmt.Errorf("%w: undecodable CER: %w", ErrHandshake, derr)
 	}
 	c.learn(m)
 	var rerr *ResultError

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -75,6 +76,7 @@ type Conn struct {
 
 	done     chan struct{}
 	doneOnce sync.Once
+	warned   atomic.Bool // a malformed message was logged at warning level
 	// dprCause is the Disconnect-Cause of a DPR the peer sent, -1 if none.
 	dprCause atomic.Int32
 }
@@ -142,6 +144,92 @@ func (c *Conn) decode(b []byte) (m *diam.Message, err error) {
 		}
 	}()
 	return decode(b, c.opt.Dict)
+}
+
+// decodeRequest decodes a request, or returns the error answer it deserves: 3008 for an
+// E bit in a request (RFC 6733 §3, §7.1.3), 5014 with the offending AVP's header in
+// Failed-AVP for an AVP whose length overruns the message, is shorter than its header or
+// does not fit its data type (§7.1.5), 5004 for any other undecodable AVP.
+func (c *Conn) decodeRequest(b []byte) (*diam.Message, *ResultError) {
+	if b[4]&diam.ErrorFlag != 0 {
+		c.malformed("E bit set in a request", b)
+		return nil, Result(dict.InvalidHdrBits, "E bit set in a request")
+	}
+	if rerr := checkAVPs(b[diam.HeaderLength:], binary.BigEndian.Uint32(b[8:12]), c.opt.Dict); rerr != nil {
+		c.malformed(rerr.Error(), b)
+		return nil, rerr
+	}
+	m, err := c.decode(b)
+	if err != nil {
+		c.malformed(err.Error(), b)
+		return nil, Result(dict.InvalidAVPValue, "undecodable request")
+	}
+	return m, nil
+}
+
+// malformed logs the first malformed message of a connection as a warning and the rest at
+// debug level, so that a hostile peer cannot flood the log.
+func (c *Conn) malformed(why string, b []byte) {
+	lvl := slog.LevelDebug
+	if !c.warned.Swap(true) {
+		lvl = slog.LevelWarn
+	}
+	c.log.Log(context.Background(), lvl, "diameter: malformed message", "remote", c.nc.RemoteAddr().String(),
+		"peer", c.remote.OriginHost, "code", uint32(b[5])<<16|uint32(b[6])<<8|uint32(b[7]), "why", why)
+}
+
+// checkAVPs walks the top-level AVPs of a message body without trusting the codec: every AVP
+// length must cover its header and stay within the message, and every AVP must decode on its
+// own. It returns the error answer for the first offending AVP, or nil.
+func checkAVPs(b []byte, app uint32, d *gdict.Parser) *ResultError {
+	for len(b) > 0 {
+		if len(b) < 8 {
+			return Result(dict.InvalidAVPLength, fmt.Sprintf("%d bytes left for an AVP header", len(b)))
+		}
+		code, flags := binary.BigEndian.Uint32(b[0:4]), b[4]
+		l := int(b[5])<<16 | int(b[6])<<8 | int(b[7])
+		hl, vendor := 8, uint32(0)
+		if flags&vbit != 0 {
+			hl = 12
+			if len(b) >= 12 {
+				vendor = binary.BigEndian.Uint32(b[8:12])
+			} else {
+				flags &^= vbit
+			}
+		}
+		failed := diam.NewAVP(code, flags&(vbit|mbit), vendor, datatype.OctetString(""))
+		padded := (l + 3) &^ 3
+		if l < hl || padded > len(b) {
+			return Result(dict.InvalidAVPLength, fmt.Sprintf("AVP %d: length %d", code, l), failed)
+		}
+		if ok, size := decodesAlone(b[:padded], app, d); !ok {
+			if size {
+				return Result(dict.InvalidAVPLength, fmt.Sprintf("AVP %d: length %d does not fit its type", code, l), failed)
+			}
+			return Result(dict.InvalidAVPValue, fmt.Sprintf("AVP %d: undecodable", code), failed)
+		}
+		b = b[padded:]
+	}
+	return nil
+}
+
+// decodesAlone decodes one AVP (b holds it with its padding). The codec may panic on a
+// payload that does not fit the AVP's type, or decode it into a value of another length,
+// after which it would walk the rest of the message out of step; size tells whether a
+// failure is such a length mismatch.
+func decodesAlone(b []byte, app uint32, d *gdict.Parser) (ok, size bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			ok, size = false, false
+		}
+	}()
+	a, _ := diam.DecodeAVP(b, app, d)
+	if a.Data == nil {
+		return false, false
+	}
+	// A Grouped AVP with an undecodable member decodes partly, as it always has; its length
+	// must still add up.
+	return a.Len() == len(b), a.Len() != len(b)
 }
 
 // decode parses one whole message.
@@ -298,10 +386,13 @@ func (c *Conn) dispatch(ctx context.Context, b []byte) {
 			c.log.Warn("diameter: answer matches no request", "code", code, "hop_by_hop", hbh)
 			return
 		}
-		m, err := c.decode(b)
-		if err != nil {
-			c.log.Warn("diameter: undecodable answer", "code", code, "err", err)
-			m = nil
+		var m *diam.Message
+		if rerr := checkAVPs(b[diam.HeaderLength:], app, c.opt.Dict); rerr != nil {
+			c.malformed(rerr.Error(), b)
+		} else if a, err := c.decode(b); err != nil {
+			c.malformed(err.Error(), b)
+		} else {
+			m = a
 		}
 		ch <- m
 		return
@@ -309,11 +400,19 @@ func (c *Conn) dispatch(ctx context.Context, b []byte) {
 	select {
 	case c.sem <- struct{}{}:
 	default:
-		go c.answerRaw(b, Result(dict.TooBusy, "too many requests in flight"))
+		// Answered from the read loop, so that a peer which floods requests and reads no
+		// answers stalls its own stream instead of piling up goroutines.
+		c.answerRaw(b, Result(dict.TooBusy, "too many requests in flight"))
 		return
 	}
 	go func() {
 		defer func() { <-c.sem }()
+		defer func() {
+			if r := recover(); r != nil { // one request's handler must not take the process down
+				c.log.Error("diameter: handler panic", "code", code, "panic", r, "stack", string(debug.Stack()))
+				c.answerRaw(b, Result(dict.UnableToComply, "internal error"))
+			}
+		}()
 		c.serveRequest(ctx, b, app, code)
 	}()
 }
@@ -331,9 +430,9 @@ func (c *Conn) serveRequest(ctx context.Context, b []byte, app, code uint32) {
 			c.answerBase(ctx, b, nil)
 			return
 		case dict.DisconnectPeer:
-			m, err := c.decode(b)
+			m, rerr := c.decodeRequest(b)
 			cause := int32(dict.Rebooting)
-			if err == nil {
+			if rerr == nil {
 				if v, ok := Uint32(Find(m.AVP, dict.AVPDisconnectCause, 0)); ok {
 					cause = int32(v)
 				}
@@ -359,9 +458,9 @@ func (c *Conn) serveRequest(ctx context.Context, b []byte, app, code uint32) {
 		c.answerRaw(b, Result(dict.CommandUnsupported, ""))
 		return
 	}
-	req, err := c.decode(b)
-	if err != nil {
-		c.answerRaw(b, Result(dict.InvalidAVPValue, err.Error()))
+	req, rerr := c.decodeRequest(b)
+	if rerr != nil {
+		c.answerRaw(b, rerr)
 		return
 	}
 	ans, err := h.ServeDiameter(ctx, req)
@@ -391,9 +490,9 @@ func (c *Conn) serves(app uint32) bool {
 
 // answerBase answers DWR and DPR with 2001 (RFC 6733 §5.4, §5.5).
 func (c *Conn) answerBase(ctx context.Context, b []byte, rerr *ResultError) {
-	m, err := c.decode(b)
-	if err != nil {
-		c.answerRaw(b, Result(dict.InvalidAVPValue, err.Error()))
+	m, derr := c.decodeRequest(b)
+	if derr != nil {
+		c.answerRaw(b, derr)
 		return
 	}
 	a := answer(ctx, m, rerr)

@@ -2,6 +2,8 @@ package peer
 
 import (
 	"bytes"
+	"encoding/binary"
+	"strings"
 	"testing"
 
 	"github.com/fiorix/go-diameter/v4/diam"
@@ -34,6 +36,13 @@ func FuzzReadFrame(f *testing.F) {
 	b, _ = unknown.Serialize()
 	f.Add(b)
 	f.Add([]byte{1, 0, 0, 20, 0x80, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1})
+	// The go-diameter v4.1.0 decoder panic (bsf's TestGoDiameterMalformedAVP) with version 1,
+	// and an Unsigned32 AVP with a 5-byte payload, which the codec decodes as 4 bytes and then
+	// walks the rest of the message out of step.
+	f.Add([]byte("\x01\x00\x0000\x00\x01/\x01\x00\x00\x05" + strings.Repeat("0", 36)))
+	short := append(udr[:len(udr):len(udr)], 0, 0, 2, 0xbf, 0xc0, 0, 0, 17, 0, 0, 0x28, 0xaf, 0, 0, 0, 0, 0, 0, 0, 0)
+	short[3] = byte(len(short))
+	f.Add(short)
 	f.Fuzz(func(t *testing.T, in []byte) {
 		frame, err := readFrame(bytes.NewReader(in))
 		if err != nil {
@@ -41,7 +50,12 @@ func FuzzReadFrame(f *testing.F) {
 		}
 		rawSessionID(frame[diam.HeaderLength:])
 		c := &Conn{opt: Options{Dict: d}}
-		msg, err := c.decode(frame)
+		if checkAVPs(frame[diam.HeaderLength:], binary.BigEndian.Uint32(frame[8:12]), d) != nil {
+			c.decode(frame) // rejected before decoding in every read path; the codec must still not crash us
+			return
+		}
+		// A body that passed the checks must not make the codec panic.
+		msg, err := decode(frame, d)
 		if err != nil {
 			return
 		}
