@@ -267,7 +267,9 @@ func (s *Server) handle(h methodHandler) sipgo.RequestHandler {
 		}
 		var rep reply
 		var err error
-		if s.enter() {
+		if err = cleanEchoed(req); err != nil {
+			// answered 400 below, with the offending value cleaned
+		} else if s.enter() {
 			defer s.inflight.Done()
 			// sip.ServerTransactionContext (sipgo v1.7.2) returns a context that is already
 			// cancelled: it cancels when registering its OnTerminate hook succeeds. So the
@@ -309,6 +311,32 @@ func (s *Server) handle(h methodHandler) sipgo.RequestHandler {
 			rep.onSent()
 		}
 	}
+}
+
+// cleanEchoed refuses a request whose Call-ID or CSeq, which every response echoes as
+// received, holds a control character: the SIP stack keeps a bare LF or CR inside those
+// values, and echoing it would start a header line of the peer's choosing in the answer
+// (RFC 3261 §7.3.1, §25.1 allow none there). The value is cleaned so the 400 is safe to send.
+func cleanEchoed(req *sip.Request) error {
+	clean := func(v string) string {
+		return strings.Map(func(r rune) rune {
+			if isControl(r) {
+				return ' '
+			}
+			return r
+		}, v)
+	}
+	if cid := req.CallID(); cid != nil && strings.ContainsFunc(string(*cid), isControl) {
+		bad := string(*cid)
+		*cid = sip.CallIDHeader(clean(bad))
+		return headerError("Call-ID", bad, "control character")
+	}
+	if cseq := req.CSeq(); cseq != nil && strings.ContainsFunc(string(cseq.MethodName), isControl) {
+		bad := string(cseq.MethodName)
+		cseq.MethodName = sip.RequestMethod(clean(bad))
+		return headerError("CSeq", bad, "control character")
+	}
+	return nil
 }
 
 // commonHeaders adds the headers every response carries.

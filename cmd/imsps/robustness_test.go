@@ -1,0 +1,383 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// The tests in this file throw hostile input at every listener of a running imsps and check
+// that nothing panics (a panic in any goroutine ends the test binary), that the input gets a
+// clear answer or a closed connection, and that the listener keeps serving afterwards.
+
+// sipRequest builds a request from loopback for alice; extra headers go before
+// Content-Length, which is len(body) unless cl >= 0.
+func sipRequest(method, transport, local, branch string, extra []string, body string, cl int) string {
+	if cl < 0 {
+		cl = len(body)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s sip:alice@example.com SIP/2.0\r\n", method)
+	fmt.Fprintf(&b, "Via: SIP/2.0/%s %s;branch=z9hG4bK-%s;rport\r\n", transport, local, branch)
+	b.WriteString("Max-Forwards: 70\r\n")
+	b.WriteString("From: <sip:alice@example.com>;tag=robust\r\n")
+	b.WriteString("To: <sip:alice@example.com>\r\n")
+	fmt.Fprintf(&b, "Call-ID: robust-%s@127.0.0.1\r\n", branch)
+	fmt.Fprintf(&b, "CSeq: 1 %s\r\n", method)
+	for _, h := range extra {
+		b.WriteString(h + "\r\n")
+	}
+	fmt.Fprintf(&b, "Content-Length: %d\r\n\r\n%s", cl, body)
+	return b.String()
+}
+
+// udpExchange sends one datagram and returns the first final response, or "" when none
+// comes within wait.
+func udpExchange(t *testing.T, server string, msg []byte, wait time.Duration) string {
+	t.Helper()
+	conn, err := net.Dial("udp", server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write(msg); err != nil {
+		return "" // the kernel refused it (too big): nothing reached imsps
+	}
+	conn.SetReadDeadline(time.Now().Add(wait))
+	buf := make([]byte, 65535)
+	for {
+		n, err := conn.Read(buf)
+		if err != nil {
+			return ""
+		}
+		if res := string(buf[:n]); !strings.HasPrefix(res, "SIP/2.0 1") {
+			return res
+		}
+	}
+}
+
+// statusOf is the status code of a response's first line, 0 if it is not one.
+func statusOf(res string) int {
+	var code int
+	fmt.Sscanf(res, "SIP/2.0 %d", &code)
+	return code
+}
+
+// sipAlive checks that the SIP listeners still serve: a PUBLISH over UDP and another over
+// TCP are answered 200.
+func sipAlive(t *testing.T, s *stack) {
+	t.Helper()
+	// Each check removes its publication again: a presentity holds at most
+	// presence.max_publications of them.
+	etag := publishDevice(t, s.addr["sip.udp"].String(), busyPIDF, "", 600)
+	publishDevice(t, s.addr["sip.udp"].String(), "", etag, 0)
+	conn, err := net.Dial("tcp", s.addr["sip.tcp"].String())
+	if err != nil {
+		t.Fatalf("SIP TCP listener gone: %v", err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	req := sipRequest("PUBLISH", "TCP", conn.LocalAddr().String(), fmt.Sprintf("alive-%d", time.Now().UnixNano()),
+		[]string{"Event: presence", "Expires: 600", "Content-Type: application/pidf+xml"}, busyPIDF, -1)
+	if _, err := io.WriteString(conn, req); err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReader(conn)
+	res, err := readSIPResponse(r)
+	if err != nil || statusOf(res) != 200 {
+		t.Fatalf("PUBLISH over TCP after the attack: %q, %v", res, err)
+	}
+	etag = headerOf(res, "SIP-ETag")
+	req = sipRequest("PUBLISH", "TCP", conn.LocalAddr().String(), fmt.Sprintf("alive-rm-%d", time.Now().UnixNano()),
+		[]string{"Event: presence", "Expires: 0", "SIP-If-Match: " + etag}, "", -1)
+	if _, err := io.WriteString(conn, req); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := readSIPResponse(r); err != nil || statusOf(res) != 200 {
+		t.Fatalf("removing the TCP publication: %q, %v", res, err)
+	}
+}
+
+// headerOf is the value of the first header of that name in a message.
+func headerOf(msg, name string) string {
+	head, _, _ := strings.Cut(msg, "\r\n\r\n")
+	for _, line := range strings.Split(head, "\r\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.EqualFold(strings.TrimSpace(k), name) {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// readSIPResponse reads one final response from a stream (header and Content-Length body).
+func readSIPResponse(r *bufio.Reader) (string, error) {
+	for {
+		var head strings.Builder
+		cl := 0
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return head.String(), err
+			}
+			head.WriteString(line)
+			if line == "\r\n" {
+				break
+			}
+			if k, v, ok := strings.Cut(line, ":"); ok && (strings.EqualFold(strings.TrimSpace(k), "Content-Length") || strings.TrimSpace(k) == "l") {
+				fmt.Sscanf(strings.TrimSpace(v), "%d", &cl)
+			}
+		}
+		body := make([]byte, cl)
+		if _, err := io.ReadFull(r, body); err != nil {
+			return head.String(), err
+		}
+		if res := head.String() + string(body); !strings.HasPrefix(res, "SIP/2.0 1") {
+			return res, nil
+		}
+	}
+}
+
+// TestSIPHostileDatagrams (RFC 3261 §18.3, §16.3-style checks of a UAS): malformed UDP input
+// gets a 400 when there is enough of a request to answer, else nothing; the listener keeps
+// serving.
+func TestSIPHostileDatagrams(t *testing.T) {
+	s := startStack(t, testConfig(t))
+	udp := s.addr["sip.udp"].String()
+	local := "127.0.0.1:9"
+	pub := []string{"Event: presence", "Expires: 600", "Content-Type: application/pidf+xml"}
+	tests := []struct {
+		name string
+		msg  string
+		want []int // acceptable final statuses; nil: no answer expected (nothing to answer)
+	}{
+		{"garbage", "\x00\xff\xfe garbage \r\n\r\n", nil},
+		{"only CRLFs (RFC 5626 keep-alive shape)", "\r\n\r\n", nil},
+		{"request line only", "PUBLISH sip:alice@example.com SIP/2.0\r\n", nil},
+		{"truncated header block", sipRequest("PUBLISH", "UDP", local, "trunc", pub, busyPIDF, -1)[:120], nil},
+		// RFC 3261 §18.3 says a request whose datagram ends before Content-Length SHOULD get a
+		// 400; the SIP stack drops it (no answer), which is allowed and harmless.
+		{"RFC 3261 §18.3: Content-Length larger than the body", sipRequest("PUBLISH", "UDP", local, "clbig", pub, busyPIDF, len(busyPIDF)+500), nil},
+		{"Content-Length negative", strings.Replace(sipRequest("PUBLISH", "UDP", local, "clneg", pub, "", 0), "Content-Length: 0", "Content-Length: -5", 1), nil},
+		{"Content-Length huge", strings.Replace(sipRequest("PUBLISH", "UDP", local, "clhuge", pub, "", 0), "Content-Length: 0", "Content-Length: 99999999999999999999", 1), nil},
+		{"Expires overflow", sipRequest("PUBLISH", "UDP", local, "exp", []string{"Event: presence", "Expires: 99999999999999999999", "Content-Type: application/pidf+xml"}, busyPIDF, -1), []int{200, 400, 423}},
+		{"Via without branch or host", strings.Replace(sipRequest("PUBLISH", "UDP", local, "via", pub, busyPIDF, -1), "Via: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-via;rport", "Via: SIP/2.0/UDP", 1), nil},
+		{"CSeq method mismatch", strings.Replace(sipRequest("PUBLISH", "UDP", local, "cseq", pub, busyPIDF, -1), "CSeq: 1 PUBLISH", "CSeq: 1 SUBSCRIBE", 1), []int{200, 400}},
+		{"bad Event parameters", sipRequest("PUBLISH", "UDP", local, "ev", []string{"Event: presence;;;=;id=\"", "Expires: 600", "Content-Type: application/pidf+xml"}, busyPIDF, -1), []int{400, 489}},
+		{"body not XML", sipRequest("PUBLISH", "UDP", local, "xml", pub, "<presence", -1), []int{400}},
+		{"billion laughs PIDF", sipRequest("PUBLISH", "UDP", local, "lol", pub, lolz, -1), []int{400}},
+		{"SUBSCRIBE with Expires garbage", sipRequest("SUBSCRIBE", "UDP", local, "sub", []string{"Event: presence", "Expires: ten", "Contact: <sip:alice@127.0.0.1:9>"}, "", -1), []int{400}},
+		// Above the SIP stack's 64 KiB read buffer once the headers are counted: dropped.
+		{"64 KB datagram", sipRequest("PUBLISH", "UDP", local, "big", append(pub[:3:3], "X-Pad: "+strings.Repeat("a", 64000)), busyPIDF, -1), nil},
+		{"65507-byte datagram of garbage", strings.Repeat("A", 65507), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			wait := 2 * time.Second
+			if tt.want == nil {
+				wait = 200 * time.Millisecond
+			}
+			res := udpExchange(t, udp, []byte(tt.msg), wait)
+			if tt.want == nil {
+				if res != "" && statusOf(res) == 0 {
+					t.Errorf("answered with something that is not a response: %q", res)
+				}
+			} else {
+				code := statusOf(res)
+				ok := false
+				for _, w := range tt.want {
+					ok = ok || code == w
+				}
+				if !ok {
+					t.Errorf("answer %q, want one of %v", firstLine(res), tt.want)
+				}
+			}
+			sipAlive(t, s)
+		})
+	}
+}
+
+const lolz = `<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>
+<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:alice@example.com"><tuple id="a"><status><basic>&lol3;</basic></status></tuple></presence>`
+
+func firstLine(s string) string {
+	l, _, _ := strings.Cut(s, "\r\n")
+	return l
+}
+
+// TestSIPHeaderInjection (RFC 3261 §7.3.1, §25.1): a bare CR or LF inside a header value must
+// not become a header line of its own in the answer, whichever value is echoed (Via, From,
+// To, Call-ID, CSeq) or quoted (Warning).
+func TestSIPHeaderInjection(t *testing.T) {
+	s := startStack(t, testConfig(t))
+	udp := s.addr["sip.udp"].String()
+	pub := []string{"Event: presence", "Expires: 600", "Content-Type: application/pidf+xml"}
+	base := sipRequest("PUBLISH", "UDP", "127.0.0.1:9", "inj", pub, busyPIDF, -1)
+	tests := []struct{ name, from, to string }{
+		{"Call-ID with bare LF", "Call-ID: robust-inj@127.0.0.1", "Call-ID: robust-inj@127.0.0.1\nX-Injected: 1"},
+		{"Call-ID with bare CR", "Call-ID: robust-inj@127.0.0.1", "Call-ID: robust-inj@127.0.0.1\rX-Injected: 1"},
+		{"From tag with bare LF", "tag=robust", "tag=robust\nX-Injected: 1"},
+		{"To display name with bare LF", "To: <sip:alice", "To: \"a\nX-Injected: 1\" <sip:alice"},
+		{"Via branch with bare LF", ";rport", ";rport;x=\nX-Injected: 1"},
+		{"Event with bare LF (quoted in Warning)", "Event: presence", "Event: presence\nX-Injected: 1"},
+		{"Expires with bare CR", "Expires: 600", "Expires: 600\rX-Injected: 1"},
+		{"Call-ID with NUL and bare LF", "Call-ID: robust-inj@127.0.0.1", "Call-ID: robust\x00inj\nX-Injected: 1"},
+		{"CSeq with bare LF", "CSeq: 1 PUBLISH", "CSeq: 1 PUBLISH\nX-Injected: 1"},
+		{"To tag with bare LF", "To: <sip:alice@example.com>", "To: <sip:alice@example.com>;tag=a\nX-Injected: 1"},
+		{"From display name with bare LF", "From: <sip:alice", "From: \"a\nX-Injected: 1\" <sip:alice"},
+		{"Via sent-by with bare LF", "Via: SIP/2.0/UDP 127.0.0.1:9", "Via: SIP/2.0/UDP 127.0.0.1:9\nX-Injected: 1"},
+		{"percent-encoded CRLF in the From URI", "From: <sip:alice@example.com>", "From: <sip:alice%0d%0aX-Injected:%201@example.com>"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			msg := strings.Replace(base, tt.from, tt.to, 1)
+			if msg == base {
+				t.Fatalf("%q not in the request", tt.from)
+			}
+			res := udpExchange(t, udp, []byte(msg), 300*time.Millisecond)
+			head, _, _ := strings.Cut(res, "\r\n\r\n")
+			if echoed := strings.HasPrefix(tt.to, "Call-ID") || strings.HasPrefix(tt.to, "CSeq"); echoed && res != "" && statusOf(res) != 400 {
+				t.Errorf("answer %q, want 400 (a value every answer echoes holds a control character)", firstLine(res))
+			}
+			for _, line := range strings.FieldsFunc(head, func(r rune) bool { return r == '\r' || r == '\n' }) {
+				if strings.HasPrefix(strings.ToLower(strings.TrimSpace(line)), "x-injected") {
+					t.Fatalf("injected header line in the answer:\n%s", res)
+				}
+			}
+			sipAlive(t, s)
+		})
+	}
+}
+
+// TestSIPHostileStreams (RFC 3261 §18.3 framing over TCP): garbage, a header block that never
+// ends, a Content-Length the body never reaches, a message above 64 KiB, a thousand idle
+// connections and a slow sender: none of them stops the TCP listener from serving others.
+func TestSIPHostileStreams(t *testing.T) {
+	s := startStack(t, testConfig(t))
+	tcp := s.addr["sip.tcp"].String()
+	pub := []string{"Event: presence", "Expires: 600", "Content-Type: application/pidf+xml"}
+	dial := func(t *testing.T) net.Conn {
+		c, err := net.Dial("tcp", tcp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	t.Run("garbage then a valid request on the same connection", func(t *testing.T) {
+		c := dial(t)
+		io.WriteString(c, "\x00\x01garbage that is no SIP at all\r\n\r\n")
+		io.WriteString(c, sipRequest("PUBLISH", "TCP", c.LocalAddr().String(), "g1", pub, busyPIDF, -1))
+		c.SetReadDeadline(time.Now().Add(3 * time.Second))
+		res, err := readSIPResponse(bufio.NewReader(c))
+		// Either the stream is resynchronised and the PUBLISH answered, or the connection is closed.
+		if err == nil && statusOf(res) == 0 {
+			t.Fatalf("answered %q", res)
+		}
+		sipAlive(t, s)
+	})
+	t.Run("header block without end, above 64 KiB", func(t *testing.T) {
+		c := dial(t)
+		io.WriteString(c, "PUBLISH sip:alice@example.com SIP/2.0\r\n")
+		line := "X-Pad: " + strings.Repeat("b", 1000) + "\r\n"
+		var werr error
+		for i := 0; i < 200 && werr == nil; i++ {
+			c.SetWriteDeadline(time.Now().Add(3 * time.Second))
+			_, werr = io.WriteString(c, line)
+		}
+		// imsps must drop the connection (or answer 4xx/5xx) instead of buffering without bound.
+		c.SetReadDeadline(time.Now().Add(3 * time.Second))
+		res, err := readSIPResponse(bufio.NewReader(c))
+		if werr == nil && err != nil && isTimeout(err) {
+			t.Fatalf("connection kept open after %d KiB of header", 200)
+		}
+		_ = res
+		sipAlive(t, s)
+	})
+	t.Run("Content-Length larger than the body, connection held", func(t *testing.T) {
+		c := dial(t)
+		io.WriteString(c, sipRequest("PUBLISH", "TCP", c.LocalAddr().String(), "cl1", pub, busyPIDF, len(busyPIDF)+1000))
+		sipAlive(t, s)
+	})
+	t.Run("Content-Length beyond 64 KiB", func(t *testing.T) {
+		c := dial(t)
+		io.WriteString(c, sipRequest("PUBLISH", "TCP", c.LocalAddr().String(), "cl2", pub, "", 1<<30))
+		c.SetReadDeadline(time.Now().Add(3 * time.Second))
+		res, err := readSIPResponse(bufio.NewReader(c))
+		if err != nil && isTimeout(err) {
+			t.Fatalf("a 1 GiB Content-Length neither answered nor closed (%q)", res)
+		}
+		sipAlive(t, s)
+	})
+	t.Run("message of 70 KB", func(t *testing.T) {
+		c := dial(t)
+		big := sipRequest("PUBLISH", "TCP", c.LocalAddr().String(), "big", append(pub[:3:3], "X-Pad: "+strings.Repeat("c", 70000)), busyPIDF, -1)
+		c.SetWriteDeadline(time.Now().Add(3 * time.Second))
+		io.WriteString(c, big)
+		c.SetReadDeadline(time.Now().Add(3 * time.Second))
+		res, err := readSIPResponse(bufio.NewReader(c))
+		if err != nil && isTimeout(err) {
+			t.Fatalf("a 70 KB message neither answered nor closed (%q)", res)
+		}
+		sipAlive(t, s)
+	})
+	t.Run("1000 connections that never send", func(t *testing.T) {
+		var conns []net.Conn
+		for i := 0; i < 1000; i++ {
+			c, err := net.Dial("tcp", tcp)
+			if err != nil {
+				t.Fatalf("connection %d: %v", i, err)
+			}
+			conns = append(conns, c)
+		}
+		t.Cleanup(func() {
+			for _, c := range conns {
+				c.Close()
+			}
+		})
+		sipAlive(t, s)
+	})
+	t.Run("slow sender, one byte at a time", func(t *testing.T) {
+		c := dial(t)
+		req := sipRequest("PUBLISH", "TCP", c.LocalAddr().String(), "slow", pub, busyPIDF, -1)
+		var wg sync.WaitGroup
+		wg.Add(1)
+		stop := make(chan struct{})
+		go func() {
+			defer wg.Done()
+			for i := 0; i < len(req)/2; i++ {
+				select {
+				case <-stop:
+					return
+				case <-time.After(5 * time.Millisecond):
+				}
+				if _, err := c.Write([]byte{req[i]}); err != nil {
+					return
+				}
+			}
+		}()
+		sipAlive(t, s)
+		close(stop)
+		wg.Wait()
+	})
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return err != nil && (bytes.Contains([]byte(err.Error()), []byte("timeout")) || (asNetErr(err, &ne) && ne.Timeout()))
+}
+
+func asNetErr(err error, ne *net.Error) bool {
+	e, ok := err.(net.Error)
+	if ok {
+		*ne = e
+	}
+	return ok
+}
