@@ -191,7 +191,7 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 	}
 	if tcp != nil {
 		s.log.Info("listening", "transport", "tcp", "addr", tcp.Addr().String())
-		go func() { errc <- s.sip.ServeTCP(tcp) }()
+		go func() { errc <- s.sip.ServeTCP(acceptRetry{Listener: tcp, log: s.log}) }()
 	}
 
 	var serveErr error
@@ -203,6 +203,28 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 	}
 	s.shutdown(udp, tcp)
 	return serveErr
+}
+
+// acceptRetry keeps a TCP listener accepting through the errors a peer can cause, such as
+// running out of file descriptors under a connection flood (EMFILE): the SIP stack's accept
+// loop ends at the first error, and Serve with it. It waits (5 ms doubling to 1 s) and tries
+// again until the listener is closed.
+type acceptRetry struct {
+	net.Listener
+	log *slog.Logger
+}
+
+func (l acceptRetry) Accept() (net.Conn, error) {
+	var delay time.Duration
+	for {
+		c, err := l.Listener.Accept()
+		if err == nil || errors.Is(err, net.ErrClosed) {
+			return c, err
+		}
+		delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+		l.log.Warn("TCP accept failed, retrying", "err", err, "retry_in", delay)
+		time.Sleep(delay)
+	}
 }
 
 // shutdown drains in-flight work, then closes the sockets.

@@ -7,7 +7,10 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -501,5 +504,56 @@ func TestClientSurvivesMalformedFromServer(t *testing.T) {
 		if ctx.Err() != nil {
 			t.Fatalf("no request succeeded after the client dropped a bad connection: %v", err)
 		}
+	}
+}
+
+// emfileListener fails its first Accepts the way a process out of file descriptors does.
+type emfileListener struct {
+	net.Listener
+	fail atomic.Int32
+}
+
+func (l *emfileListener) Accept() (net.Conn, error) {
+	if l.fail.Add(-1) >= 0 {
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Addr: l.Addr(), Err: os.NewSyscallError("accept", syscall.EMFILE)}
+	}
+	return l.Listener.Accept()
+}
+
+// TestServerSurvivesAcceptErrors: a connection flood that exhausts file descriptors makes
+// accept fail with EMFILE; the server must keep accepting once descriptors are free again
+// (before, the first such error ended Serve, and with it the HSS simulator or the Zn server).
+func TestServerSurvivesAcceptErrors(t *testing.T) {
+	d, err := dict.New(dict.Sh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := peer.NewServer(peer.Options{
+		Local: peer.Identity{OriginHost: "hss1.example.com", OriginRealm: "example.com"},
+		Dict:  d, Mux: udrMux("one"), Log: logger(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &emfileListener{Listener: inner}
+	l.fail.Store(5)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(t.Context(), l) }()
+	t.Cleanup(func() {
+		srv.Close()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+	c := startClient(t, peer.PeerConfig{Addr: inner.Addr().String(), Realm: "example.com"})
+	if got := userData(t, mustRequest(t, c)); got != "one" {
+		t.Fatalf("User-Data %q", got)
+	}
+	if l.fail.Load() >= 0 {
+		t.Fatal("the injected accept errors were not hit")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"time"
 )
 
 // Server accepts Diameter connections, answers CER/DWR/DPR itself and hands every other
@@ -43,6 +44,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	s.mu.Unlock()
 	stop := context.AfterFunc(ctx, func() { s.Close() })
 	defer stop()
+	var delay time.Duration
 	for {
 		nc, err := l.Accept()
 		if err != nil {
@@ -52,8 +54,20 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 			if closed || ctx.Err() != nil {
 				return nil
 			}
-			return fmt.Errorf("diameter accept: %w", err)
+			if errors.Is(err, net.ErrClosed) {
+				return fmt.Errorf("diameter accept: %w", err)
+			}
+			// Anything else, such as running out of file descriptors under a connection
+			// flood (EMFILE), passes: wait (5 ms doubling to 1 s) and accept again.
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			s.opt.Log.Warn("diameter: accept failed, retrying", "err", err, "retry_in", delay)
+			select {
+			case <-ctx.Done():
+			case <-time.After(delay):
+			}
+			continue
 		}
+		delay = 0
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"path/filepath"
 	"testing"
 	"time"
@@ -22,6 +23,7 @@ import (
 type Option func(*options)
 
 type options struct {
+	listener func(net.Listener) net.Listener
 	dataDir  string
 	sip      func(*isc.Config)
 	presence func(*as.Config)
@@ -38,6 +40,11 @@ func WithSIP(f func(*isc.Config)) Option { return func(o *options) { o.sip = f }
 // WithPresence edits the presence configuration. Defaults differ from as.DefaultConfig in
 // NotifyInterval (0, no rate shaping) and RestartSpread (100 ms) so that tests run fast.
 func WithPresence(f func(*as.Config)) Option { return func(o *options) { o.presence = f } }
+
+// WithTCPListener wraps the TCP listener before Serve gets it (to inject accept errors).
+func WithTCPListener(wrap func(net.Listener) net.Listener) Option {
+	return func(o *options) { o.listener = wrap }
+}
 
 // WithLogLevel sets the level of the test log (default warn).
 func WithLogLevel(l slog.Level) Option { return func(o *options) { o.level = l } }
@@ -115,6 +122,10 @@ func Run(t testing.TB, opts ...Option) *Instance {
 		t.Fatal(err)
 	}
 
+	tcpAddr := tcp.Addr().String()
+	if o.listener != nil {
+		tcp = o.listener(tcp)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	ran := make(chan error, 1)
@@ -140,7 +151,7 @@ func Run(t testing.TB, opts ...Option) *Instance {
 	}
 	t.Cleanup(stop)
 	return &Instance{
-		UDP: udp.LocalAddr().String(), TCP: tcp.Addr().String(), DataDir: o.dataDir,
+		UDP: udp.LocalAddr().String(), TCP: tcpAddr, DataDir: o.dataDir,
 		Agent: agent, Server: srv, stop: stop,
 	}
 }
