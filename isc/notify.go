@@ -56,7 +56,7 @@ func NewNotifier(cfg Config, log *slog.Logger) (*Notifier, error) {
 	}
 	log = log.With("component", "isc")
 	n := &Notifier{cfg: cfg, log: log, big: make(map[string]*sip.ClientTx), ready: make(chan struct{}), done: make(chan struct{})}
-	stackLog := log.With("layer", "sipgo")
+	stackLog := newStackLog(log)
 	ua, err := sipgo.NewUA(
 		sipgo.WithUserAgent(cfg.UserAgent),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(stackLog)),

@@ -81,7 +81,7 @@ func New(cfg Config, p Presence, n *Notifier, log *slog.Logger, opts ...Option) 
 		return nil, err
 	}
 	log = log.With("component", "isc")
-	srv, err := sipgo.NewServer(n.ua, sipgo.WithServerLogger(log.With("layer", "sipgo")))
+	srv, err := sipgo.NewServer(n.ua, sipgo.WithServerLogger(newStackLog(log)))
 	if err != nil {
 		return nil, fmt.Errorf("isc: sip server: %w", err)
 	}
