@@ -29,7 +29,7 @@ func TestUEBootstrapsThenWritesPresenceThroughTheProxy(t *testing.T) {
 
 	// TS 35.208 test set 1, alice's keys in configs/subscribers.yaml.
 	ue := bsftest.NewUE("alice@example.com", mustHex(t, "465b5ce8b199b49faa5f0a2ee238a6bc"), mustHex(t, "cd63cb71954a9f4e48a5994e37a02baf"))
-	if err := ue.Bootstrap(ctx, "http://"+s.addr["bsf.ub"].String()+"/"); err != nil {
+	if err := ue.Bootstrap(ctx, "http://"+s.addr["bsf.listen"].String()+"/"); err != nil {
 		t.Fatalf("bootstrap: %v", err)
 	}
 	if !strings.HasSuffix(ue.BTID(), "@bsf.example.com") {
@@ -37,7 +37,7 @@ func TestUEBootstrapsThenWritesPresenceThroughTheProxy(t *testing.T) {
 	}
 
 	// The UE addresses the proxy as localhost, one of its NAF names.
-	_, port, _ := strings.Cut(s.addr["authproxy"].String(), ":")
+	_, port, _ := strings.Cut(s.addr["authproxy.listen"].String(), ":")
 	doc := "http://localhost:" + port + "/xcap-root/pidf-manipulation/users/sip:alice@example.com/index"
 	body := `<?xml version="1.0" encoding="UTF-8"?>
 <presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:alice@example.com"><tuple id="gba1"><status><basic>open</basic></status><note>via GBA</note></tuple></presence>`
@@ -94,7 +94,7 @@ func TestUEBootstrapsThenWritesPresenceThroughTheProxy(t *testing.T) {
 func TestForgedAssertedIdentityIsRefused(t *testing.T) {
 	s := startStack(t, testConfig(t))
 	for _, method := range []string{"GET", "PUT"} {
-		req, _ := http.NewRequest(method, "http://"+s.addr["xcap"].String()+"/xcap-root/pidf-manipulation/users/sip:alice@example.com/index",
+		req, _ := http.NewRequest(method, "http://"+s.addr["xcap.listen"].String()+"/xcap-root/pidf-manipulation/users/sip:alice@example.com/index",
 			strings.NewReader(`<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:alice@example.com"/>`))
 		req.Header.Set("X-3GPP-Asserted-Identity", `"sip:alice@example.com"`)
 		req.Header.Set("Content-Type", "application/pidf+xml")

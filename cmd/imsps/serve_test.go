@@ -98,7 +98,7 @@ func TestConformanceXCAPFlows(t *testing.T) {
 	s := startStack(t, testConfig(t))
 	rep := conformance.Run(t.Context(), conformance.Target{
 		SIP: s.addr["sip.udp"].String(), Domain: "example.com",
-		XCAPRoot: "http://" + s.addr["xcap"].String() + "/xcap-root",
+		XCAPRoot: "http://" + s.addr["xcap.listen"].String() + "/xcap-root",
 		XCAPUser: "alice@example.com", XCAPPassword: "alice", XUI: "sip:alice@example.com",
 	}, conformance.XCAPFlows())
 	var b strings.Builder
@@ -115,7 +115,7 @@ func TestMetricsCountPresence(t *testing.T) {
 	if _, failed := rep.Counts(); failed > 0 {
 		t.Fatal("seed flow failed")
 	}
-	res, err := http.Get("http://" + s.addr["metrics"].String() + "/metrics")
+	res, err := http.Get("http://" + s.addr["metrics.listen"].String() + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,7 +51,7 @@ func TestHSSDecidesWhoExists(t *testing.T) {
 // remove), and her watcher is told.
 func TestDeregistrationPushRemovesSoftState(t *testing.T) {
 	s := startStack(t, testConfig(t))
-	admin := "http://" + s.addr["hss.admin"].String() + "/subscribers/" + url.PathEscape("sip:alice@example.com") + "/state"
+	admin := "http://" + s.addr["hss.admin_listen"].String() + "/subscribers/" + url.PathEscape("sip:alice@example.com") + "/state"
 	runFlow(t, s,
 		publishStep("publish", "sip:alice@example.com", "t1", 200),
 		conformance.Step{Label: "watch", SIP: &conformance.SIPRequest{Actor: "w", Method: "SUBSCRIBE", To: "sip:alice@example.com", From: "sip:bob@example.com", Dialog: "w",

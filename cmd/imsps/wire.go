@@ -91,7 +91,7 @@ func (s *stack) build(cfg Config, r role) error {
 		return err
 	}
 	if cfg.Metrics.Listen != "" {
-		l, err := s.listenTCP("metrics", cfg.Metrics.Listen)
+		l, err := s.listenTCP("metrics.listen", cfg.Metrics.Listen)
 		if err != nil {
 			return err
 		}
@@ -183,13 +183,13 @@ func (s *stack) hss(cfg *Config) error {
 		return err
 	}
 	s.onClose(h.Close)
-	l, err := s.listenTCP("hss", cfg.HSS.Listen)
+	l, err := s.listenTCP("hss.listen", cfg.HSS.Listen)
 	if err != nil {
 		return err
 	}
 	s.runs = append(s.runs, func(ctx context.Context) error { return h.Serve(ctx, l) })
 	if cfg.HSS.AdminListen != "" {
-		admin, err := s.listenTCP("hss.admin", cfg.HSS.AdminListen)
+		admin, err := s.listenTCP("hss.admin_listen", cfg.HSS.AdminListen)
 		if err != nil {
 			return err
 		}
@@ -263,7 +263,7 @@ func (s *stack) presence(cfg Config) error {
 	s.onClose(srv.Close)
 	s.runs = append(s.runs, agent.Run, func(ctx context.Context) error { return srv.Serve(ctx, udp, tcp) })
 
-	l, err := s.listenTCP("xcap", cfg.XCAP.Listen)
+	l, err := s.listenTCP("xcap.listen", cfg.XCAP.Listen)
 	if err != nil {
 		return err
 	}
@@ -314,7 +314,7 @@ func (s *stack) bsf(cfg Config, db as.Store) (*bsf.BSF, error) {
 		return nil, err
 	}
 	s.onClose(b.Close)
-	ub, err := s.listenTCP("bsf.ub", cfg.BSF.Listen)
+	ub, err := s.listenTCP("bsf.listen", cfg.BSF.Listen)
 	if err != nil {
 		return nil, err
 	}
@@ -328,7 +328,7 @@ func (s *stack) bsf(cfg Config, db as.Store) (*bsf.BSF, error) {
 	if err != nil {
 		return nil, err
 	}
-	znListener, err := s.listenTCP("bsf.zn", cfg.BSF.Zn.Address)
+	znListener, err := s.listenTCP("bsf.zn.address", cfg.BSF.Zn.Address)
 	if err != nil {
 		return nil, err
 	}
@@ -363,7 +363,7 @@ func (s *stack) authProxy(cfg Config, keys bsf.KeyService, next http.Handler) er
 		return err
 	}
 	s.onClose(proxy.Close)
-	l, err := s.listenTCP("authproxy", cfg.AuthProxy.Listen)
+	l, err := s.listenTCP("authproxy.listen", cfg.AuthProxy.Listen)
 	if err != nil {
 		return err
 	}
