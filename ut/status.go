@@ -159,6 +159,9 @@ func xmlConflict(err error, fragment bool) error {
 	if errors.As(err, &xe) && xe.notUTF8 {
 		return &Conflict{Tag: "not-utf-8", Phrase: xe.reason}
 	}
+	if errors.As(err, &xe) && xe.limit {
+		return &Conflict{Tag: "constraint-failure", Phrase: xe.reason}
+	}
 	if fragment {
 		return &Conflict{Tag: "not-xml-frag", Phrase: err.Error()}
 	}

@@ -130,8 +130,13 @@ func (e *xelem) attr(space, local string) *xattr {
 // XCAP conflict (not-well-formed, not-xml-frag, not-utf-8).
 type xmlError struct {
 	notUTF8 bool
+	limit   bool // well-formed, but beyond what imsps parses (constraint-failure)
 	reason  string
 }
+
+// maxDepth bounds element nesting: no application usage comes near it, and every walk up
+// the tree (namespace scope, selectors) costs the depth.
+const maxDepth = 256
 
 func (e *xmlError) Error() string { return e.reason }
 
@@ -171,6 +176,10 @@ func parseTree(src []byte, from int, decls []nsDecl) (*xelem, error) {
 		return nil, errCharset
 	}
 	cur := top
+	depth := 0
+	// scope resolves prefixes while parsing, in constant time whatever the depth or the
+	// number of declarations: prefix -> URIs bound, innermost last.
+	scope := newNSScope(decls)
 	prev := 0 // offset (relative to from) where the current token starts
 	lastWS := -1
 	sawDecl := false
@@ -199,7 +208,10 @@ func parseTree(src []byte, from int, decls []nsDecl) (*xelem, error) {
 			} else {
 				e.precedingWS = start
 			}
-			if err := scanStartTag(src, e, t); err != nil {
+			if depth++; depth > maxDepth {
+				return nil, &xmlError{limit: true, reason: fmt.Sprintf("elements nested deeper than %d levels", maxDepth)}
+			}
+			if err := scanStartTag(src, e, t, scope); err != nil {
 				return nil, err
 			}
 			cur.children = append(cur.children, e)
@@ -219,6 +231,8 @@ func parseTree(src []byte, from int, decls []nsDecl) (*xelem, error) {
 				cur.closeStart = start
 			}
 			cur.end = end
+			scope.pop(cur.decls)
+			depth--
 			cur = cur.parent
 			lastWS = -1
 		case xml.CharData:
@@ -287,7 +301,7 @@ func isXMLSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c ==
 
 // scanStartTag records the element's name, attributes with their offsets, and namespace
 // declarations, then resolves the element's and attributes' namespaces.
-func scanStartTag(src []byte, e *xelem, t xml.StartElement) error {
+func scanStartTag(src []byte, e *xelem, t xml.StartElement, scope nsScope) error {
 	e.prefix, e.local = t.Name.Space, t.Name.Local
 	if e.prefix == "xmlns" {
 		return notWellFormed("element name uses the xmlns prefix")
@@ -348,11 +362,16 @@ func scanStartTag(src []byte, e *xelem, t xml.StartElement) error {
 			e.decls = append(e.decls, nsDecl{a.name.Local, a.value})
 		}
 	}
-	space, ok := e.lookupPrefix(e.prefix)
+	scope.push(e.decls)
+	space, ok := scope.lookup(e.prefix)
 	if !ok {
 		return notWellFormed("undeclared namespace prefix %q", e.prefix)
 	}
 	e.space = space
+	var seen map[[2]string]struct{} // duplicate check in constant time for many attributes
+	if len(raws) > 16 {
+		seen = make(map[[2]string]struct{}, len(raws))
+	}
 	for _, a := range raws {
 		if (a.name.Space == "" && a.name.Local == "xmlns") || a.name.Space == "xmlns" {
 			continue
@@ -360,18 +379,58 @@ func scanStartTag(src []byte, e *xelem, t xml.StartElement) error {
 		at := xattr{prefix: a.name.Space, local: a.name.Local, value: a.value,
 			start: a.start, end: a.end, valStart: a.valStart, valEnd: a.valEnd, wsStart: a.wsStart}
 		if at.prefix != "" {
-			s, ok := e.lookupPrefix(at.prefix)
+			s, ok := scope.lookup(at.prefix)
 			if !ok {
 				return notWellFormed("undeclared namespace prefix %q", at.prefix)
 			}
 			at.space = s
 		}
-		if e.attr(at.space, at.local) != nil {
+		if seen != nil {
+			k := [2]string{at.space, at.local}
+			if _, dup := seen[k]; dup {
+				return notWellFormed("duplicate attribute %s in <%s>", at.local, e.qname())
+			}
+			seen[k] = struct{}{}
+		} else if e.attr(at.space, at.local) != nil {
 			return notWellFormed("duplicate attribute %s in <%s>", at.local, e.qname())
 		}
 		e.attrs = append(e.attrs, at)
 	}
 	return nil
+}
+
+// nsScope is the namespace scope while parsing: prefix -> URIs bound, innermost last.
+type nsScope map[string][]string
+
+func newNSScope(decls []nsDecl) nsScope {
+	s := nsScope{}
+	s.push(decls)
+	return s
+}
+
+func (s nsScope) push(decls []nsDecl) {
+	for _, d := range decls {
+		s[d.prefix] = append(s[d.prefix], d.uri)
+	}
+}
+
+func (s nsScope) pop(decls []nsDecl) {
+	for _, d := range decls {
+		if st := s[d.prefix]; len(st) > 0 {
+			s[d.prefix] = st[:len(st)-1]
+		}
+	}
+}
+
+// lookup resolves a prefix as xelem.lookupPrefix does.
+func (s nsScope) lookup(prefix string) (string, bool) {
+	if prefix == "xml" {
+		return nsXML, true
+	}
+	if st := s[prefix]; len(st) > 0 {
+		return st[len(st)-1], true
+	}
+	return "", prefix == ""
 }
 
 // parseFragment parses an element body (application/xcap-el+xml) as it would sit below

@@ -3,13 +3,17 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/icholy/digest"
 )
 
 // The tests in this file throw hostile input at every listener of a running imsps and check
@@ -380,4 +384,153 @@ func asNetErr(err error, ne *net.Error) bool {
 		*ne = e
 	}
 	return ok
+}
+
+// httpDo sends one request with a bounded wait and returns its status (0 and the error when
+// the connection failed) and up to 4 KiB of body.
+func httpDo(t *testing.T, c *http.Client, method, url string, hdr map[string]string, body io.Reader) (int, string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	res, err := c.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
+	return res.StatusCode, string(b), nil
+}
+
+// xcapAlive checks that the XCAP server still serves: alice writes and reads her
+// pidf-manipulation document with HTTP Digest.
+func xcapAlive(t *testing.T, s *stack) {
+	t.Helper()
+	c := &http.Client{Transport: &digest.Transport{Username: "alice@example.com", Password: "alice"}}
+	doc := "http://" + s.addr["xcap.listen"].String() + "/xcap-root/pidf-manipulation/users/sip:alice@example.com/index"
+	code, body, err := httpDo(t, c, "PUT", doc, map[string]string{"Content-Type": "application/pidf+xml"},
+		strings.NewReader(`<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:alice@example.com"/>`))
+	if err != nil || code/100 != 2 {
+		t.Fatalf("XCAP PUT after the attack: %d %s %v", code, body, err)
+	}
+	if code, body, err := httpDo(t, c, "GET", doc, nil, nil); err != nil || code != 200 {
+		t.Fatalf("XCAP GET after the attack: %d %s %v", code, body, err)
+	}
+}
+
+// nested returns a pidf document with n nested extension elements (7 bytes a level).
+func nested(n int) string {
+	return `<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:alice@example.com"><x xmlns="urn:x">` +
+		strings.Repeat("<e>", n) + strings.Repeat("</e>", n) + `</x></presence>`
+}
+
+// manyAttributes returns a pidf document whose root has n attributes.
+func manyAttributes(n int) string {
+	var b strings.Builder
+	b.WriteString(`<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:alice@example.com"`)
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, ` a%d="v"`, i)
+	}
+	b.WriteString(`/>`)
+	return b.String()
+}
+
+// TestXCAPHostileRequests (RFC 4825 §8.2.1, §11; RFC 7616): oversized, deeply nested and
+// entity-expanding documents, attribute bombs, huge headers, invalid UTF-8 in the path and
+// malformed Digest credentials get a 4xx, and the XCAP server keeps serving.
+func TestXCAPHostileRequests(t *testing.T) {
+	s := startStack(t, testConfig(t))
+	root := "http://" + s.addr["xcap.listen"].String() + "/xcap-root"
+	doc := root + "/pidf-manipulation/users/sip:alice@example.com/index"
+	alice := &http.Client{Transport: &digest.Transport{Username: "alice@example.com", Password: "alice"}}
+	anon := &http.Client{}
+	pidf := map[string]string{"Content-Type": "application/pidf+xml"}
+	digestHdr := func(v string) map[string]string { return map[string]string{"Authorization": v} }
+	tests := []struct {
+		name   string
+		client *http.Client
+		method string
+		url    string
+		hdr    map[string]string
+		body   string
+	}{
+		{"RFC 4825 §8.2.1: document above max_document_size", alice, "PUT", doc, pidf, `<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:alice@example.com"><!--` + strings.Repeat("x", 2<<20) + `--></presence>`},
+		{"billion laughs (DTD refused)", alice, "PUT", doc, pidf, lolz},
+		{"external entity (DTD refused)", alice, "PUT", doc, pidf, `<?xml version="1.0"?><!DOCTYPE p [<!ENTITY x SYSTEM "file:///etc/passwd">]><presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:alice@example.com"><note>&x;</note></presence>`},
+		{"140,000 nested elements (within max_document_size)", alice, "PUT", doc, pidf, nested(140000)},
+		{"300,000 nested elements", alice, "PUT", doc, pidf, nested(300000)},
+		{"80,000 attributes on one element (within max_document_size)", alice, "PUT", doc, pidf, manyAttributes(80000)},
+		{"80,000 namespace declarations and prefixed attributes", alice, "PUT", doc, pidf, `<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:alice@example.com"` +
+			strings.Repeat(` xmlns:p="urn:p"`, 1) + strings.Repeat(` xmlns:q="urn:q"`, 40000) + `/>`},
+		{"30,000 elements each declaring a namespace", alice, "PUT", doc, pidf, `<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:alice@example.com">` + strings.Repeat("<n:x xmlns:n=\"urn:n\"/>", 30000) + `</presence>`},
+		{"not UTF-8", alice, "PUT", doc, pidf, "<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"sip:alice@example.com\"><note>\xff\xfe</note></presence>"},
+		{"invalid UTF-8 in the XUI", alice, "GET", root + "/pidf-manipulation/users/sip:%ff%fe@example.com/index", nil, ""},
+		{"invalid UTF-8 in the node selector", alice, "GET", doc + "/~~/presence/tuple%5b@id=%22%ff%22%5d", nil, ""},
+		{"10,000-step node selector", alice, "GET", doc + "/~~" + strings.Repeat("/a", 10000), nil, ""},
+		{"deeply bracketed node selector", alice, "GET", doc + "/~~/presence/tuple" + strings.Repeat("%5b", 5000), nil, ""},
+		{"Digest: no parameters", anon, "GET", doc, digestHdr("Digest"), ""},
+		{"Digest: unterminated quote", anon, "GET", doc, digestHdr(`Digest username="alice@example.com, realm="x`), ""},
+		{"Digest: duplicate and empty parameters", anon, "GET", doc, digestHdr(`Digest username=,username=,=,,,realm=""`), ""},
+		{"Digest: nc not hex, 100 KB cnonce", anon, "GET", doc, digestHdr(`Digest username="alice@example.com", realm="example.com", nonce="x", uri="/", response="00", qop=auth, nc=zz` + strings.Repeat("9", 1000) + `, cnonce="` + strings.Repeat("c", 100000) + `"`), ""},
+		{"Digest: 500 KB username", anon, "GET", doc, digestHdr(`Digest username="` + strings.Repeat("u", 500000) + `", realm="example.com", nonce="x", uri="/", response="00"`), ""},
+		{"Digest: 10,000 parameters", anon, "GET", doc, digestHdr("Digest " + strings.Repeat("a=b, ", 10000)), ""},
+		{"Basic: not base64", anon, "GET", doc, digestHdr("Basic !!!!"), ""},
+		{"unknown scheme with 1 MB token", anon, "GET", doc, digestHdr("Bearer " + strings.Repeat("t", 1000000)), ""},
+		{"2 MB of headers", anon, "GET", doc, map[string]string{"X-Pad": strings.Repeat("p", 2<<20)}, ""},
+	}
+	// What an HTTP client refuses to send goes out raw.
+	raw := []struct{ name, req string }{
+		{"Digest with control characters", "GET /xcap-root/pidf-manipulation/users/sip:alice@example.com/index HTTP/1.1\r\nHost: x\r\n" +
+			"Authorization: Digest username=\"a\x01\x7f\", realm=\"\x00\", nc=\x1b\r\n\r\n"},
+		{"path with raw invalid UTF-8 and NUL", "GET /xcap-root/pidf-manipulation/users/sip:\xff\x00@example.com/index HTTP/1.1\r\nHost: x\r\n\r\n"},
+		{"header line folded (obs-fold)", "GET /xcap-root/ HTTP/1.1\r\nHost: x\r\nAuthorization: Digest\r\n username=\"a\"\r\n\r\n"},
+	}
+	for _, tt := range raw {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := net.Dial("tcp", s.addr["xcap.listen"].String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			io.WriteString(c, tt.req)
+			line, err := bufio.NewReader(c).ReadString('\n')
+			var code int
+			fmt.Sscanf(line, "HTTP/1.1 %d", &code)
+			t.Logf("answer %q %v", line, err)
+			if code < 400 || code >= 500 {
+				t.Errorf("answer %q (%v), want 4xx", line, err)
+			}
+			xcapAlive(t, s)
+		})
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var body io.Reader
+			if tt.body != "" {
+				body = strings.NewReader(tt.body)
+			}
+			code, text, err := httpDo(t, tt.client, tt.method, tt.url, tt.hdr, body)
+			t.Logf("answer %d %.120q %v", code, text, err)
+			// A server may also close the connection on a request too big to read; a
+			// 5xx, a hang or a crash is what must not happen.
+			// Extension elements and attributes are allowed in PIDF (RFC 3863 §4.1): storing
+			// such a document is a fine answer too.
+			allowed := tt.method == "PUT" && code/100 == 2 && (strings.Contains(tt.name, "attributes") ||
+				strings.Contains(tt.name, "namespace") || strings.Contains(tt.name, "nested"))
+			if err == nil && (code < 400 || code >= 500) && !allowed {
+				t.Errorf("answer %d %.300s, want 4xx", code, text)
+			}
+			if err != nil && isTimeout(err) {
+				t.Errorf("no answer: %v", err)
+			}
+			xcapAlive(t, s)
+		})
+	}
 }
