@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
@@ -13,7 +14,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fiorix/go-diameter/v4/diam"
+	"github.com/fiorix/go-diameter/v4/diam/datatype"
+	gdict "github.com/fiorix/go-diameter/v4/diam/dict"
 	"github.com/icholy/digest"
+
+	"github.com/imsps/imsps/bsf/bsftest"
+	"github.com/imsps/imsps/diameter/dict"
+	"github.com/imsps/imsps/diameter/peer"
 )
 
 // The tests in this file throw hostile input at every listener of a running imsps and check
@@ -533,4 +541,188 @@ func TestXCAPHostileRequests(t *testing.T) {
 			xcapAlive(t, s)
 		})
 	}
+}
+
+// bsfAlive checks that the BSF and the authentication proxy still serve: alice bootstraps
+// (TS 33.220 §4.5.2) and reads her document through the proxy with GBA Digest.
+func bsfAlive(t *testing.T, s *stack) {
+	t.Helper()
+	ctx := t.Context()
+	ue := bsftest.NewUE("alice@example.com", mustHex(t, "465b5ce8b199b49faa5f0a2ee238a6bc"), mustHex(t, "cd63cb71954a9f4e48a5994e37a02baf"))
+	if err := ue.Bootstrap(ctx, "http://"+s.addr["bsf.listen"].String()+"/"); err != nil {
+		t.Fatalf("bootstrap after the attack: %v", err)
+	}
+	_, port, _ := strings.Cut(s.addr["authproxy.listen"].String(), ":")
+	req, _ := http.NewRequestWithContext(ctx, "GET", "http://localhost:"+port+"/xcap-root/pidf-manipulation/users/sip:alice@example.com/index", nil)
+	req.Header.Set("X-3GPP-Intended-Identity", `"sip:alice@example.com"`)
+	res, err := ue.Do(ctx, req)
+	if err != nil {
+		t.Fatalf("proxy after the attack: %v", err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK && res.StatusCode != http.StatusNotFound {
+		t.Fatalf("GET through the proxy after the attack: %s", res.Status)
+	}
+}
+
+// TestBSFHostileRequests (TS 24.109 §5.2.1, RFC 3310, RFC 7616 §3.4): malformed and
+// oversized Digest credentials and bodies sent to the BSF's Ub and to the authentication
+// proxy get a 4xx, and both keep serving.
+func TestBSFHostileRequests(t *testing.T) {
+	s := startStack(t, testConfig(t))
+	_, port, _ := strings.Cut(s.addr["authproxy.listen"].String(), ":")
+	targets := map[string]string{
+		"Ub":    "http://" + s.addr["bsf.listen"].String() + "/",
+		"proxy": "http://localhost:" + port + "/xcap-root/pidf-manipulation/users/sip:alice@example.com/index",
+	}
+	long := func(n int) string { return strings.Repeat("z", n) }
+	auth := []struct{ name, value string }{
+		{"no Authorization", ""},
+		{"scheme only", "Digest"},
+		{"unterminated quote", `Digest username="alice@example.com, realm="bsf.example.com`},
+		{"empty names and values", `Digest =,=,username=,,nonce=""`},
+		{"10,000 parameters", "Digest " + strings.Repeat(`a="b", `, 10000)},
+		{"500 KB username", `Digest username="` + long(500000) + `", realm="bsf.example.com", nonce="", uri="/", response=""`},
+		{"100 KB nonce of an unknown B-TID", `Digest username="` + long(1000) + `@bsf.example.com", realm="NAF", nonce="` + long(100000) + `", uri="/", response="00", qop=auth, nc=00000001, cnonce="c"`},
+		{"nc of 10,000 digits", `Digest username="alice@example.com", realm="bsf.example.com", nonce="bm9uY2U=", uri="/", response="00", qop=auth-int, nc=` + strings.Repeat("f", 10000) + `, cnonce="c", algorithm=AKAv1-MD5`},
+		{"200 KB cnonce", `Digest username="alice@example.com", realm="bsf.example.com", nonce="bm9uY2U=", uri="/", response="00", qop=auth, nc=00000001, cnonce="` + long(200000) + `", algorithm=AKAv1-MD5`},
+		{"AUTS not base64, 50 KB", `Digest username="alice@example.com", realm="bsf.example.com", nonce="bm9uY2U=", uri="/", response="00", auts="` + long(50000) + `!"`},
+		{"algorithm unknown", `Digest username="alice@example.com", realm="bsf.example.com", nonce="", uri="/", response="", algorithm=` + long(5000)},
+		{"Basic garbage", "Basic " + long(10000)},
+	}
+	for target, url := range targets {
+		for _, a := range auth {
+			t.Run(target+" "+a.name, func(t *testing.T) {
+				hdr := map[string]string{}
+				if a.value != "" {
+					hdr["Authorization"] = a.value
+				}
+				code, text, err := httpDo(t, &http.Client{}, "GET", url, hdr, nil)
+				if err != nil {
+					t.Fatalf("no answer: %v", err)
+				}
+				if code < 400 || code >= 500 {
+					t.Errorf("answer %d %.200s, want 4xx", code, text)
+				}
+			})
+		}
+		t.Run(target+" 20 MB body", func(t *testing.T) {
+			code, text, err := httpDo(t, &http.Client{}, "POST", url, map[string]string{
+				"Authorization": `Digest username="alice@example.com", realm="bsf.example.com", nonce="", uri="/", response=""`,
+			}, io.LimitReader(zeros{}, 20<<20))
+			// The server may answer before reading the body, then close: the client sees
+			// either the 4xx or a reset.
+			if err == nil && (code < 400 || code >= 500) {
+				t.Errorf("answer %d %.200s, want 4xx", code, text)
+			}
+		})
+	}
+	bsfAlive(t, s)
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}
+
+// diameterCER is a capabilities exchange request advertising app.
+func diameterCER(t *testing.T, app dict.App) []byte {
+	d, err := dict.New(app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := diam.NewRequest(dict.CapabilitiesExchange, 0, d)
+	m.AddAVP(peer.Base(dict.AVPOriginHost, datatype.DiameterIdentity("raw.example.com")))
+	m.AddAVP(peer.Base(dict.AVPOriginRealm, datatype.DiameterIdentity("example.com")))
+	m.AddAVP(peer.Base(dict.AVPHostIPAddress, datatype.Address(net.IPv4(127, 0, 0, 1).To4())))
+	m.AddAVP(peer.Base(dict.AVPVendorID, datatype.Unsigned32(0)))
+	m.AddAVP(diam.NewAVP(dict.AVPProductName, 0, 0, datatype.UTF8String("raw")))
+	m.AddAVP(peer.VSAI(app))
+	b, err := m.Serialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestDiameterHostilePeers (RFC 6733 §3, §7.1): the message that panics the go-diameter
+// v4.1.0 decoder (bsf's TestGoDiameterMalformedAVP) and other malformed frames, sent to the
+// HSS simulator and to the Zn server before and after a capabilities exchange, cost at most
+// that connection; presence (Sh) and GBA (Zh, Zn) keep working.
+func TestDiameterHostilePeers(t *testing.T) {
+	s := startStack(t, testConfig(t))
+	recorded := []byte("0\x00\x0000\x00\x01/\x01\x00\x00\x05" + strings.Repeat("0", 240))
+	v1 := bytes.Clone(recorded[:48])
+	v1[0] = 1
+	asRequest := bytes.Clone(v1)
+	asRequest[4] = 0x80 // R bit: a MAR whose only AVP overruns the message
+	frames := []struct {
+		name string
+		msg  []byte
+	}{
+		{"recorded go-diameter panic input", recorded},
+		{"the same with version 1 (an answer nobody asked for)", v1},
+		{"the same as a request", asRequest},
+		{"length below the header", []byte{1, 0, 0, 8, 0x80, 0, 1, 0x2f, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}},
+		{"length 16 MiB", []byte{1, 0xff, 0xff, 0xfc, 0x80, 0, 1, 0x2f, 1, 0, 0, 5, 0, 0, 0, 1, 0, 0, 0, 1}},
+		{"truncated header", []byte{1, 0, 0}},
+	}
+	ports := []struct {
+		name string
+		addr string
+		app  dict.App
+	}{
+		{"HSS", s.addr["hss.listen"].String(), dict.Zh},
+		{"Zn", s.addr["bsf.zn.address"].String(), dict.Zn},
+	}
+	for _, p := range ports {
+		for _, f := range frames {
+			for _, handshake := range []bool{false, true} {
+				name := p.name + " " + f.name
+				if handshake {
+					name += " after CER"
+				}
+				t.Run(name, func(t *testing.T) {
+					c, err := net.Dial("tcp", p.addr)
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer c.Close()
+					c.SetDeadline(time.Now().Add(5 * time.Second))
+					r := bufio.NewReader(c)
+					if handshake {
+						c.Write(diameterCER(t, p.app))
+						if _, err := diam.ReadMessage(r, mustDict(t, p.app)); err != nil {
+							t.Fatalf("CEA: %v", err)
+						}
+					}
+					msg := f.msg
+					if f.name == "the same as a request" && p.app == dict.Zn {
+						// Addressed to Zn's BIR, so that it reaches the decoder there too.
+						msg = bytes.Clone(msg)
+						msg[5], msg[6], msg[7] = 0, byte(dict.BootstrappingInfo>>8), byte(dict.BootstrappingInfo&0xff)
+						binary.BigEndian.PutUint32(msg[8:12], uint32(dict.Zn))
+					}
+					c.Write(msg)
+					c.(*net.TCPConn).CloseWrite()
+					// An error answer may come; then the connection ends.
+					if _, err := io.Copy(io.Discard, r); err != nil && isTimeout(err) {
+						t.Fatalf("connection neither answered nor closed: %v", err)
+					}
+				})
+			}
+		}
+	}
+	sipAlive(t, s)
+	bsfAlive(t, s)
+}
+
+func mustDict(t *testing.T, app dict.App) *gdict.Parser {
+	d, err := dict.New(app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }

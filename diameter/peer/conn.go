@@ -383,7 +383,7 @@ func (c *Conn) dispatch(ctx context.Context, b []byte) {
 		delete(c.pending, hbh)
 		c.mu.Unlock()
 		if ch == nil {
-			c.log.Warn("diameter: answer matches no request", "code", code, "hop_by_hop", hbh)
+			c.malformed(fmt.Sprintf("answer matches no request (hop-by-hop %d)", hbh), b)
 			return
 		}
 		var m *diam.Message
