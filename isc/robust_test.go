@@ -1,14 +1,17 @@
 package isc_test
 
 import (
+	"errors"
 	"net"
 	"os"
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/imsps/imsps/isc"
 	"github.com/imsps/imsps/isc/isctest"
 )
 
@@ -43,4 +46,52 @@ func TestTCPListenerSurvivesAcceptErrors(t *testing.T) {
 	if l.fail.Load() >= 0 {
 		t.Fatal("the injected accept errors were not hit")
 	}
+}
+
+// closedByServer reads from c until the server closes it; a timeout of the 5 s bound fails.
+func closedByServer(t *testing.T, c net.Conn) {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, err := c.Read(make([]byte, 1))
+	var ne net.Error
+	if err == nil || errors.As(err, &ne) && ne.Timeout() {
+		t.Fatalf("connection still open (%v)", err)
+	}
+}
+
+// TestTCPConnectionFloodBounded: accepted TCP connections beyond the bound are closed at
+// once and connections that send nothing are closed after the idle timeout, so a peer that
+// opens connections and never sends cannot hold the server's memory; a PUBLISH over a
+// fresh connection is answered once the flood is gone.
+func TestTCPConnectionFloodBounded(t *testing.T) {
+	_, tcp := isctest.Start(t, isctest.WithServerOptions(isc.WithTCPLimits(300*time.Millisecond, 3)))
+	var held []net.Conn
+	for range 3 {
+		c, err := net.Dial("tcp", tcp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		held = append(held, c)
+	}
+	t.Run("beyond the bound: closed at once", func(t *testing.T) {
+		c, err := net.Dial("tcp", tcp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		closedByServer(t, c)
+	})
+	t.Run("idle: closed after the idle timeout", func(t *testing.T) {
+		for _, c := range held {
+			closedByServer(t, c)
+		}
+	})
+	t.Run("then a PUBLISH over TCP is answered", func(t *testing.T) {
+		ua := isctest.NewUA(t, "TCP")
+		res := publish(t, ua, tcp, "sip:alice@example.com", pidf("sip:alice@example.com", "t1=open"), "Expires: 600")
+		if res.StatusCode != sip.StatusOK {
+			t.Fatalf("PUBLISH: %d %s", res.StatusCode, res.Reason)
+		}
+	})
 }

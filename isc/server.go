@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -44,6 +45,9 @@ type Server struct {
 	// response (RFC 3261 §17.2.2), so that sipgo's transaction can end at once.
 	completed *responseCache
 	wire      sync.Pool // *bytes.Buffer for serializing cached responses
+	// tcpIdle and tcpMax are the TCP limits (WithTCPLimits).
+	tcpIdle time.Duration
+	tcpMax  int
 
 	mu       sync.Mutex
 	self     []hostPort
@@ -97,6 +101,8 @@ func New(cfg Config, p Presence, n *Notifier, log *slog.Logger, opts ...Option) 
 		served:  make(chan struct{}),
 		// Timer J is 64*T1 (RFC 3261 §17.2.2); sip.T1 is read, never set, here.
 		completed: newResponseCache(64*sip.T1, defaultResponseCacheBytes, time.Now),
+		tcpIdle:   DefaultTCPIdleTimeout,
+		tcpMax:    DefaultTCPMaxConnections,
 	}
 	if cfg.Host != "" {
 		s.self = append(s.self, splitHostPortLoose(cfg.Host))
@@ -191,7 +197,8 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 	}
 	if tcp != nil {
 		s.log.Info("listening", "transport", "tcp", "addr", tcp.Addr().String())
-		go func() { errc <- s.sip.ServeTCP(acceptRetry{Listener: tcp, log: s.log}) }()
+		tl := &tcpListener{Listener: tcp, log: s.log, idle: s.tcpIdle, maxConns: s.tcpMax}
+		go func() { errc <- s.sip.ServeTCP(tl) }()
 	}
 
 	var serveErr error
@@ -205,26 +212,82 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 	return serveErr
 }
 
-// acceptRetry keeps a TCP listener accepting through the errors a peer can cause, such as
-// running out of file descriptors under a connection flood (EMFILE): the SIP stack's accept
-// loop ends at the first error, and Serve with it. It waits (5 ms doubling to 1 s) and tries
-// again until the listener is closed.
-type acceptRetry struct {
-	net.Listener
-	log *slog.Logger
+// TCP limits against connection floods: every accepted connection holds a goroutine and
+// read buffers (32 KiB, plus up to 64 KiB of a message being assembled) while it is open.
+const (
+	// DefaultTCPIdleTimeout closes an accepted connection that sends nothing for this long.
+	DefaultTCPIdleTimeout = 5 * time.Minute
+	// DefaultTCPMaxConnections bounds the accepted connections open at once (about 400 MiB
+	// of buffers at worst); more are closed as soon as they are accepted.
+	DefaultTCPMaxConnections = 4096
+)
+
+// WithTCPLimits sets the idle timeout and the bound on open accepted TCP connections
+// (defaults DefaultTCPIdleTimeout and DefaultTCPMaxConnections; 0 disables either).
+func WithTCPLimits(idle time.Duration, maxConns int) Option {
+	return func(s *Server) { s.tcpIdle, s.tcpMax = idle, maxConns }
 }
 
-func (l acceptRetry) Accept() (net.Conn, error) {
+// tcpListener is what the SIP stack accepts from. It keeps accepting through the errors a
+// peer can cause, such as running out of file descriptors under a connection flood
+// (EMFILE), which end the stack's accept loop and Serve with it: it waits (5 ms doubling
+// to 1 s) and tries again until the listener is closed. It closes connections beyond
+// maxConns at once, and gives each accepted connection an idle read timeout.
+type tcpListener struct {
+	net.Listener
+	log      *slog.Logger
+	idle     time.Duration
+	maxConns int
+	open     atomic.Int64
+	refusing atomic.Bool
+}
+
+func (l *tcpListener) Accept() (net.Conn, error) {
 	var delay time.Duration
 	for {
 		c, err := l.Listener.Accept()
-		if err == nil || errors.Is(err, net.ErrClosed) {
-			return c, err
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil, err
+			}
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			l.log.Warn("TCP accept failed, retrying", "err", err, "retry_in", delay)
+			time.Sleep(delay)
+			continue
 		}
-		delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-		l.log.Warn("TCP accept failed, retrying", "err", err, "retry_in", delay)
-		time.Sleep(delay)
+		delay = 0
+		if l.maxConns > 0 && l.open.Load() >= int64(l.maxConns) {
+			if !l.refusing.Swap(true) {
+				l.log.Warn("TCP connections at the bound, closing new ones", "bound", l.maxConns, "remote", c.RemoteAddr().String())
+			}
+			c.Close()
+			continue
+		}
+		l.refusing.Store(false)
+		l.open.Add(1)
+		return &tcpConn{Conn: c, idle: l.idle, closed: func() { l.open.Add(-1) }}, nil
 	}
+}
+
+// tcpConn sets a read deadline before every read, so a connection that sends nothing for
+// idle ends (the stack then closes it).
+type tcpConn struct {
+	net.Conn
+	idle   time.Duration
+	once   sync.Once
+	closed func()
+}
+
+func (c *tcpConn) Read(b []byte) (int, error) {
+	if c.idle > 0 {
+		_ = c.Conn.SetReadDeadline(time.Now().Add(c.idle))
+	}
+	return c.Conn.Read(b)
+}
+
+func (c *tcpConn) Close() error {
+	c.once.Do(c.closed)
+	return c.Conn.Close()
 }
 
 // shutdown drains in-flight work, then closes the sockets.

@@ -23,6 +23,7 @@ import (
 type Option func(*options)
 
 type options struct {
+	server   []isc.Option
 	listener func(net.Listener) net.Listener
 	dataDir  string
 	sip      func(*isc.Config)
@@ -40,6 +41,11 @@ func WithSIP(f func(*isc.Config)) Option { return func(o *options) { o.sip = f }
 // WithPresence edits the presence configuration. Defaults differ from as.DefaultConfig in
 // NotifyInterval (0, no rate shaping) and RestartSpread (100 ms) so that tests run fast.
 func WithPresence(f func(*as.Config)) Option { return func(o *options) { o.presence = f } }
+
+// WithServerOptions passes options to isc.New.
+func WithServerOptions(opts ...isc.Option) Option {
+	return func(o *options) { o.server = append(o.server, opts...) }
+}
 
 // WithTCPListener wraps the TCP listener before Serve gets it (to inject accept errors).
 func WithTCPListener(wrap func(net.Listener) net.Listener) Option {
@@ -109,7 +115,7 @@ func Run(t testing.TB, opts ...Option) *Instance {
 		st.Close()
 		t.Fatal(err)
 	}
-	srv, err := isc.New(scfg, agent, n, log)
+	srv, err := isc.New(scfg, agent, n, log, o.server...)
 	if err != nil {
 		n.Close()
 		st.Close()
