@@ -114,9 +114,14 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // bind it to a listener.
 func (s *Server) AssertedHandler() http.Handler { return s.asserted }
 
+// requestReadTimeout bounds reading one whole request, body included: without it a body
+// that stops half way (even one net/http drains after a 401) holds its connection for ever.
+const requestReadTimeout = 2 * time.Minute
+
 // Serve answers HTTP on l until ctx ends or Close is called.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		ReadTimeout: max(requestReadTimeout, s.cfg.ReadHeaderTimeout),
 		IdleTimeout: s.cfg.IdleTimeout, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) }}
 	s.mu.Lock()

@@ -492,6 +492,36 @@ func TestXCAPHostileRequests(t *testing.T) {
 		{"unknown scheme with 1 MB token", anon, "GET", doc, digestHdr("Bearer " + strings.Repeat("t", 1000000)), ""},
 		{"2 MB of headers", anon, "GET", doc, map[string]string{"X-Pad": strings.Repeat("p", 2<<20)}, ""},
 	}
+	// A PUT of alice's own document whose body stops half way: it must not hold up other
+	// requests for the same document (no lock held while a body is read).
+	t.Run("PUT body stalled half way", func(t *testing.T) {
+		c, err := net.Dial("tcp", s.addr["xcap.listen"].String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		body := `<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:alice@example.com"/>`
+		path := "/xcap-root/pidf-manipulation/users/sip:alice@example.com/index"
+		// Alice's credentials, so that the server goes on to read the body.
+		res, err := http.Get("http://" + s.addr["xcap.listen"].String() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		chal, err := digest.FindChallenge(res.Header)
+		if err != nil {
+			t.Fatalf("no challenge: %v", err)
+		}
+		cred, err := digest.Digest(chal, digest.Options{Method: "PUT", URI: path, Count: 1,
+			Username: "alice@example.com", Password: "alice",
+			GetBody: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(body)), nil }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(c, "PUT %s HTTP/1.1\r\nHost: x\r\nAuthorization: %s\r\n"+
+			"Content-Type: application/pidf+xml\r\nContent-Length: %d\r\n\r\n%s", path, cred, len(body)+1000, body)
+		xcapAlive(t, s)
+	})
 	// What an HTTP client refuses to send goes out raw.
 	raw := []struct{ name, req string }{
 		{"Digest with control characters", "GET /xcap-root/pidf-manipulation/users/sip:alice@example.com/index HTTP/1.1\r\nHost: x\r\n" +
