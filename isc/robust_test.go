@@ -1,7 +1,9 @@
 package isc_test
 
 import (
+	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"os"
 	"sync/atomic"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/imsps/imsps/as"
 	"github.com/imsps/imsps/isc"
 	"github.com/imsps/imsps/isc/isctest"
 )
@@ -94,4 +97,56 @@ func TestTCPConnectionFloodBounded(t *testing.T) {
 			t.Fatalf("PUBLISH: %d %s", res.StatusCode, res.Reason)
 		}
 	})
+}
+
+// panickingPresence is a presence core with a bug some request reaches.
+type panickingPresence struct{}
+
+func (panickingPresence) Publish(context.Context, as.PublishRequest) (as.PublishResult, error) {
+	var m map[string]int
+	m["x"]++ // assignment to a nil map
+	return as.PublishResult{}, nil
+}
+
+func (panickingPresence) Subscribe(context.Context, as.SubscribeRequest) (as.SubscribeResult, error) {
+	panic("subscribe bug")
+}
+
+func (panickingPresence) Packages() []string { return []string{"presence"} }
+
+// TestHandlerPanicAnswered500 (RFC 3261 §21.5.1): a panic while serving one request costs
+// that request a 500, not the process (the SIP stack recovers none); the server keeps
+// answering.
+func TestHandlerPanicAnswered500(t *testing.T) {
+	cfg := isc.DefaultConfig()
+	cfg.UDP, cfg.TCP = "127.0.0.1:0", "127.0.0.1:0"
+	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelError}))
+	n, err := isc.NewNotifier(cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := isc.New(cfg, panickingPresence{}, n, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	udp, tcp, err := isc.Listen(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(t.Context(), udp, tcp) }()
+	defer func() { srv.Close(); <-done }()
+	for _, tp := range []string{"UDP", "TCP"} {
+		addr := udp.LocalAddr().String()
+		if tp == "TCP" {
+			addr = tcp.Addr().String()
+		}
+		ua := isctest.NewUA(t, tp)
+		for range 2 {
+			res := publish(t, ua, addr, "sip:alice@example.com", pidf("sip:alice@example.com", "t1=open"), "Expires: 600")
+			if res.StatusCode != sip.StatusInternalServerError {
+				t.Fatalf("%s PUBLISH reaching a panic: %d %s, want 500", tp, res.StatusCode, res.Reason)
+			}
+		}
+	}
 }

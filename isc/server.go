@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -361,7 +362,7 @@ func (s *Server) handle(h methodHandler) sipgo.RequestHandler {
 			// context is made here, ended when the transaction terminates or the handler returns.
 			ctx, cancel := context.WithCancel(context.Background())
 			tx.OnTerminate(func(string, error) { cancel() })
-			rep, err = h(ctx, req)
+			rep, err = s.call(ctx, h, req)
 			cancel()
 		} else {
 			err = errDraining
@@ -396,6 +397,17 @@ func (s *Server) handle(h methodHandler) sipgo.RequestHandler {
 			rep.onSent()
 		}
 	}
+}
+
+// call runs a method handler; a panic (the SIP stack recovers none, so one request would
+// end the process) becomes an error, answered 500 and logged with its stack.
+func (s *Server) call(ctx context.Context, h methodHandler, req *sip.Request) (rep reply, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			rep, err = reply{}, fmt.Errorf("isc: handler panic: %v\n%s", r, debug.Stack())
+		}
+	}()
+	return h(ctx, req)
 }
 
 // cleanEchoed refuses a request whose Call-ID or CSeq, which every response echoes as
