@@ -187,6 +187,11 @@ func TestSIPHostileDatagrams(t *testing.T) {
 		// Above the SIP stack's 64 KiB read buffer once the headers are counted: dropped.
 		{"64 KB datagram", sipRequest("PUBLISH", "UDP", local, "big", append(pub[:3:3], "X-Pad: "+strings.Repeat("a", 64000)), busyPIDF, -1), nil},
 		{"65507-byte datagram of garbage", strings.Repeat("A", 65507), nil},
+		// Responses nobody asked for (the NOTIFY client side reads this socket too).
+		{"response without Via", "SIP/2.0 200 OK\r\nCall-ID: x\r\nCSeq: 1 NOTIFY\r\nContent-Length: 0\r\n\r\n", nil},
+		{"response to an unknown NOTIFY", "SIP/2.0 481 Gone\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK-nobody\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>;tag=2\r\nCall-ID: x\r\nCSeq: 1 NOTIFY\r\nContent-Length: 0\r\n\r\n", nil},
+		{"response with status 99999", "SIP/2.0 99999 Odd\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK-x\r\nCall-ID: x\r\nCSeq: 1 NOTIFY\r\nContent-Length: 0\r\n\r\n", nil},
+		{"response with CSeq without method", "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK-y\r\nCall-ID: x\r\nCSeq: 1\r\nContent-Length: 0\r\n\r\n", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
