@@ -1,7 +1,6 @@
 package peer
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -137,13 +136,13 @@ func readFrame(r io.Reader) ([]byte, error) {
 	return b, nil
 }
 
-func (c *Conn) decode(b []byte) (m *diam.Message, err error) {
-	defer func() {
-		if r := recover(); r != nil { // a hostile message must not take the process down
-			m, err = nil, fmt.Errorf("decoder panic %v: %w", r, ErrMalformed)
-		}
-	}()
-	return decode(b, c.opt.Dict)
+// decode decodes a whole message (framed by readFrame); see decode.
+func (c *Conn) decode(b []byte) (*diam.Message, error) {
+	m, rerr := decode(b, c.opt.Dict)
+	if rerr != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, rerr)
+	}
+	return m, nil
 }
 
 // decodeRequest decodes a request, or returns the error answer it deserves: 3008 for an
@@ -155,14 +154,10 @@ func (c *Conn) decodeRequest(b []byte) (*diam.Message, *ResultError) {
 		c.malformed("E bit set in a request", b)
 		return nil, Result(dict.InvalidHdrBits, "E bit set in a request")
 	}
-	if rerr := checkAVPs(b[diam.HeaderLength:], binary.BigEndian.Uint32(b[8:12]), c.opt.Dict); rerr != nil {
+	m, rerr := decode(b, c.opt.Dict)
+	if rerr != nil {
 		c.malformed(rerr.Error(), b)
 		return nil, rerr
-	}
-	m, err := c.decode(b)
-	if err != nil {
-		c.malformed(err.Error(), b)
-		return nil, Result(dict.InvalidAVPValue, "undecodable request")
 	}
 	return m, nil
 }
@@ -178,82 +173,72 @@ func (c *Conn) malformed(why string, b []byte) {
 		"peer", c.remote.OriginHost, "code", uint32(b[5])<<16|uint32(b[6])<<8|uint32(b[7]), "why", why)
 }
 
-// checkAVPs walks the top-level AVPs of a message body without trusting the codec: every AVP
-// length must cover its header and stay within the message, and every AVP must decode on its
-// own. It returns the error answer for the first offending AVP, or nil.
-func checkAVPs(b []byte, app uint32, d *gdict.Parser) *ResultError {
-	for len(b) > 0 {
-		if len(b) < 8 {
-			return Result(dict.InvalidAVPLength, fmt.Sprintf("%d bytes left for an AVP header", len(b)))
+// decode decodes a whole message (framed by readFrame) without trusting the codec with the
+// framing of its AVPs: every top-level AVP length must cover its header and stay within the
+// message, and every AVP must decode on its own to a value of the length it has on the wire
+// (go-diameter v4.1.0 panics on, or walks the rest of the message out of step after, an AVP
+// whose payload does not fit its type). It returns the error answer for the first offending
+// AVP: 5014 with the AVP's header in Failed-AVP for a length, 5004 otherwise (RFC 6733
+// §7.1.5). Commands the dictionary does not know decode too (an answer to a 3001 probe):
+// AVPs need only the application.
+func decode(b []byte, d *gdict.Parser) (*diam.Message, *ResultError) {
+	h, err := diam.DecodeHeader(b)
+	if err != nil {
+		return nil, Result(dict.InvalidAVPLength, err.Error())
+	}
+	m := diam.NewMessage(h.CommandCode, h.CommandFlags, h.ApplicationID, h.HopByHopID, h.EndToEndID, d)
+	for body := b[diam.HeaderLength:]; len(body) > 0; {
+		if len(body) < 8 {
+			return nil, Result(dict.InvalidAVPLength, fmt.Sprintf("%d bytes left for an AVP header", len(body)))
 		}
-		code, flags := binary.BigEndian.Uint32(b[0:4]), b[4]
-		l := int(b[5])<<16 | int(b[6])<<8 | int(b[7])
+		code, flags := binary.BigEndian.Uint32(body[0:4]), body[4]
+		l := int(body[5])<<16 | int(body[6])<<8 | int(body[7])
 		hl, vendor := 8, uint32(0)
 		if flags&vbit != 0 {
 			hl = 12
-			if len(b) >= 12 {
-				vendor = binary.BigEndian.Uint32(b[8:12])
+			if len(body) >= 12 {
+				vendor = binary.BigEndian.Uint32(body[8:12])
 			} else {
 				flags &^= vbit
 			}
 		}
-		failed := diam.NewAVP(code, flags&(vbit|mbit), vendor, datatype.OctetString(""))
 		padded := (l + 3) &^ 3
-		if l < hl || padded > len(b) {
-			return Result(dict.InvalidAVPLength, fmt.Sprintf("AVP %d: length %d", code, l), failed)
+		if l < hl || padded > len(body) {
+			return nil, Result(dict.InvalidAVPLength, fmt.Sprintf("AVP %d: length %d", code, l),
+				diam.NewAVP(code, flags&(vbit|mbit), vendor, datatype.OctetString("")))
 		}
-		if ok, size := decodesAlone(b[:padded], app, d); !ok {
+		a, size := decodeAVP(body[:padded], h.ApplicationID, d)
+		if a == nil {
+			failed := diam.NewAVP(code, flags&(vbit|mbit), vendor, datatype.OctetString(""))
 			if size {
-				return Result(dict.InvalidAVPLength, fmt.Sprintf("AVP %d: length %d does not fit its type", code, l), failed)
+				return nil, Result(dict.InvalidAVPLength, fmt.Sprintf("AVP %d: length %d does not fit its type", code, l), failed)
 			}
-			return Result(dict.InvalidAVPValue, fmt.Sprintf("AVP %d: undecodable", code), failed)
+			return nil, Result(dict.InvalidAVPValue, fmt.Sprintf("AVP %d: undecodable", code), failed)
 		}
-		b = b[padded:]
+		m.AddAVP(a)
+		body = body[padded:]
 	}
-	return nil
+	return m, nil
 }
 
-// decodesAlone decodes one AVP (b holds it with its padding). The codec may panic on a
-// payload that does not fit the AVP's type, or decode it into a value of another length,
-// after which it would walk the rest of the message out of step; size tells whether a
-// failure is such a length mismatch.
-func decodesAlone(b []byte, app uint32, d *gdict.Parser) (ok, size bool) {
+// decodeAVP decodes one AVP (b holds it with its padding), or returns nil; size tells
+// whether the failure is a payload the AVP's type decodes to another length.
+func decodeAVP(b []byte, app uint32, d *gdict.Parser) (a *diam.AVP, size bool) {
 	defer func() {
-		if r := recover(); r != nil {
-			ok, size = false, false
+		if r := recover(); r != nil { // a hostile AVP must not take the process down
+			a, size = nil, false
 		}
 	}()
-	a, _ := diam.DecodeAVP(b, app, d)
+	a, _ = diam.DecodeAVP(b, app, d)
 	if a.Data == nil {
-		return false, false
+		return nil, false
 	}
 	// A Grouped AVP with an undecodable member decodes partly, as it always has; its length
 	// must still add up.
-	return a.Len() == len(b), a.Len() != len(b)
-}
-
-// decode parses one whole message.
-func decode(b []byte, d *gdict.Parser) (*diam.Message, error) {
-	m, err := diam.ReadMessage(bytes.NewReader(b), d)
-	if err == nil {
-		return m, nil
+	if a.Len() != len(b) {
+		return nil, true
 	}
-	// A command the dictionary does not know (an answer to a 3001 probe, say): decode the
-	// AVPs one by one, which needs only the application.
-	h, herr := diam.DecodeHeader(b)
-	if herr != nil {
-		return nil, fmt.Errorf("%v: %w", err, ErrMalformed)
-	}
-	m = diam.NewMessage(h.CommandCode, h.CommandFlags, h.ApplicationID, h.HopByHopID, h.EndToEndID, d)
-	for body := b[diam.HeaderLength:]; len(body) > 0; {
-		a, aerr := diam.DecodeAVP(body, h.ApplicationID, d)
-		if aerr != nil || a.Len() <= 0 || a.Len() > len(body) {
-			return nil, fmt.Errorf("%v: %w", err, ErrMalformed)
-		}
-		m.AddAVP(a)
-		body = body[a.Len():]
-	}
-	return m, nil
+	return a, false
 }
 
 func (c *Conn) write(m *diam.Message) error {
@@ -386,13 +371,9 @@ func (c *Conn) dispatch(ctx context.Context, b []byte) {
 			c.malformed(fmt.Sprintf("answer matches no request (hop-by-hop %d)", hbh), b)
 			return
 		}
-		var m *diam.Message
-		if rerr := checkAVPs(b[diam.HeaderLength:], app, c.opt.Dict); rerr != nil {
+		m, rerr := decode(b, c.opt.Dict)
+		if rerr != nil {
 			c.malformed(rerr.Error(), b)
-		} else if a, err := c.decode(b); err != nil {
-			c.malformed(err.Error(), b)
-		} else {
-			m = a
 		}
 		ch <- m
 		return

@@ -53,13 +53,8 @@ func FuzzReadFrame(f *testing.F) {
 		}
 		rawSessionID(frame[diam.HeaderLength:])
 		c := &Conn{opt: Options{Dict: d}}
-		if checkAVPs(frame[diam.HeaderLength:], binary.BigEndian.Uint32(frame[8:12]), d) != nil {
-			c.decode(frame) // rejected before decoding in every read path; the codec must still not crash us
-			return
-		}
-		// A body that passed the checks must not make the codec panic.
-		msg, err := decode(frame, d)
-		if err != nil {
+		msg, rerr := decode(frame, d) // recovers nothing beyond one AVP's codec call
+		if rerr != nil {
 			return
 		}
 		out, err := msg.Serialize()
