@@ -107,7 +107,9 @@ func (s *stack) build(cfg Config, r role) error {
 
 // serveHTTP serves h on l until the stack stops.
 func (s *stack) serveHTTP(l net.Listener, h http.Handler) {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	// Bounded reads and idle connections: a peer that opens connections and trickles or
+	// never sends holds nothing for long.
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
 	s.runs = append(s.runs, func(ctx context.Context) error {
 		go func() {
 			<-ctx.Done()
