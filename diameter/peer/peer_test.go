@@ -41,7 +41,7 @@ func startServer(t *testing.T, host string, mux *peer.Mux) (*peer.Server, string
 	go func() { done <- srv.Serve(t.Context(), l) }()
 	t.Cleanup(func() {
 		srv.Close()
-		if err := <-done; err != nil {
+		if err := <-done; err != nil && !errors.Is(err, peer.ErrServerClosed) {
 			t.Error(err)
 		}
 	})

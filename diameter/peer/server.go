@@ -32,13 +32,17 @@ func NewServer(opt Options) (*Server, error) {
 	return &Server{opt: opt.withDefaults(), conns: map[*Conn]struct{}{}}, nil
 }
 
+// ErrServerClosed is returned by Serve when the Server was closed before it started serving.
+var ErrServerClosed = errors.New("diameter: server closed")
+
 // Serve accepts connections on l until ctx ends or Close is called; it then disconnects
 // every peer with DPR and returns nil.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		return errors.New("diameter server closed")
+		l.Close()
+		return ErrServerClosed
 	}
 	s.ls = append(s.ls, l)
 	s.mu.Unlock()
