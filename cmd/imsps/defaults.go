@@ -16,6 +16,7 @@ import (
 // Config is the whole configuration; each section belongs to one package.
 type Config struct {
 	Log       LogConfig           `yaml:"log"`
+	Runtime   RuntimeConfig       `yaml:"runtime"`
 	Data      string              `yaml:"data"`
 	Store     StoreConfig         `yaml:"store"`
 	Presence  as.Config           `yaml:"presence"`
@@ -32,6 +33,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Log:       LogConfig{Format: "text", Level: "info"},
+		Runtime:   RuntimeConfig{GCPercent: 800, MemoryLimitMiB: 4096},
 		Data:      "./data",
 		Store:     StoreConfig{LockTimeout: 2 * time.Second, BatchSize: 1000},
 		Presence:  as.DefaultConfig(),
@@ -53,6 +55,12 @@ func (c Config) Validate() error {
 	}
 	if c.Store.LockTimeout <= 0 {
 		errs = append(errs, errors.New("store.lock_timeout: must be positive"))
+	}
+	if c.Runtime.GCPercent < 0 && c.Runtime.GCPercent != -1 {
+		errs = append(errs, errors.New("runtime.gc_percent: must be positive, or -1 to turn the collector off"))
+	}
+	if c.Runtime.MemoryLimitMiB < 0 {
+		errs = append(errs, errors.New("runtime.memory_limit_mib: must not be negative"))
 	}
 	if c.Store.BatchSize <= 0 {
 		errs = append(errs, errors.New("store.batch_size: must be positive"))

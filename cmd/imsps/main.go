@@ -83,6 +83,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "imsps: %v\n", err)
 		return 1
 	}
+	cfg.Runtime.apply()
 	// sipgo logs some transport events through its package logger, not the one injected.
 	sip.SetDefaultLogger(log.With("component", "sipgo"))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

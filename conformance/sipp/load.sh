@@ -55,7 +55,7 @@ for scen in $scenarios; do
 		mkdir -p "$dir"
 		set +e
 		(cd "$dir" && timeout $((seconds * 4 + 30)) sipp "$target" -sf "$here/$scen.xml" -inf "$work/users.csv" \
-			-r $((rate / per_call)) -m "$calls" -l $((rate * 2)) -t u1 -i 127.0.0.1 -p 0 -timer_resol 1 \
+			-r $((rate / per_call)) -m "$calls" -l $((rate * 2)) -t u1 -i 127.0.0.1 -p 0 -timer_resol 1 -buff_size 4194304 \
 			-recv_timeout 5000 -timeout $((seconds * 4))s -timeout_error \
 			-trace_rtt -rtt_freq 1000 -trace_stat -stf stats.csv -fd 1 -nostdin >sipp.out 2>&1)
 		rc=$?
