@@ -15,7 +15,7 @@ import (
 	"github.com/fiorix/go-diameter/v4/diam/datatype"
 	gdict "github.com/fiorix/go-diameter/v4/diam/dict"
 
-	"github.com/imsps/imsps/as"
+	"github.com/imsps/imsps/as/astest"
 	"github.com/imsps/imsps/configs"
 	"github.com/imsps/imsps/diameter/dict"
 	"github.com/imsps/imsps/diameter/peer"
@@ -97,45 +97,6 @@ func fakeHSS(_ testing.TB, lv *LocalVectors) func(ctx context.Context, req *diam
 	}
 }
 
-// memStore is a tiny in-memory as.Store for unit tests.
-type memStore struct {
-	mu sync.Mutex
-	m  map[as.Bucket]map[string][]byte
-}
-
-func newMemStore() *memStore { return &memStore{m: map[as.Bucket]map[string][]byte{}} }
-
-func (s *memStore) View(ctx context.Context, fn func(as.Tx) error) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return fn(memTx{s})
-}
-
-func (s *memStore) Update(ctx context.Context, fn func(as.Tx) error) error { return s.View(ctx, fn) }
-
-type memTx struct{ s *memStore }
-
-func (t memTx) Get(b as.Bucket, k string) []byte { return t.s.m[b][k] }
-func (t memTx) Put(b as.Bucket, k string, v []byte) error {
-	if t.s.m[b] == nil {
-		t.s.m[b] = map[string][]byte{}
-	}
-	t.s.m[b][k] = bytes.Clone(v)
-	return nil
-}
-func (t memTx) Delete(b as.Bucket, k string) error { delete(t.s.m[b], k); return nil }
-func (t memTx) ForEach(b as.Bucket, prefix string, fn func(string, []byte) error) error {
-	for k, v := range t.s.m[b] {
-		if strings.HasPrefix(k, prefix) {
-			if err := fn(k, v); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-func (t memTx) NextSequence(b as.Bucket) (uint64, error) { return 0, errors.New("not needed") }
-
 func localVectors(t testing.TB) *LocalVectors {
 	subs, err := configs.LoadSubscribers("")
 	if err != nil {
@@ -193,7 +154,7 @@ func TestZnServerAndClient(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.AllowedNAFs = []string{"127.0.0.1", "localhost"}
 	clk := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	b, err := New(cfg, localVectors(t), newMemStore(), slogT(t), WithClock(func() time.Time { return clk }))
+	b, err := New(cfg, localVectors(t), astest.NewStore(), slogT(t), WithClock(func() time.Time { return clk }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,7 +226,7 @@ func FuzzParseAnswers(f *testing.F) {
 	zh.AuthVector(context.Background(), "alice@example.com", nil)
 	zh.AuthVector(context.Background(), "nobody@example.com", nil)
 	seeds = append(seeds, w.raw...)
-	b, _ := New(DefaultConfig(), lv, newMemStore(), slog.New(slog.DiscardHandler))
+	b, _ := New(DefaultConfig(), lv, astest.NewStore(), slog.New(slog.DiscardHandler))
 	zs, _ := NewZnServer(DefaultConfig().Zn, b, slog.New(slog.DiscardHandler))
 	zw := &wire{clientDict: mustParser(f, dict.Zn), serverDict: mustParser(f, dict.Zn), handler: zs.ServeDiameter}
 	zc, _ := NewZnClient(DiameterPeer{OriginHost: "naf", OriginRealm: "r", DestinationRealm: "r"}, zw)

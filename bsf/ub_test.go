@@ -11,6 +11,8 @@ import (
 
 	"github.com/icholy/digest"
 	"github.com/wmnsk/milenage"
+
+	"github.com/imsps/imsps/as/astest"
 )
 
 type ubHarness struct {
@@ -21,7 +23,7 @@ type ubHarness struct {
 
 func newUbHarness(t *testing.T) *ubHarness {
 	h := &ubHarness{t: t, now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
-	b, err := New(DefaultConfig(), localVectors(t), newMemStore(), slogT(t), WithClock(func() time.Time { return h.now }))
+	b, err := New(DefaultConfig(), localVectors(t), astest.NewStore(), slogT(t), WithClock(func() time.Time { return h.now }))
 	if err != nil {
 		t.Fatal(err)
 	}

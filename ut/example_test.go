@@ -6,8 +6,8 @@ import (
 	"net/http/httptest"
 	"strings"
 
+	"github.com/imsps/imsps/as/astest"
 	"github.com/imsps/imsps/ut"
-	"github.com/imsps/imsps/ut/uttest"
 )
 
 // notes is a minimal application usage: one AUID, its MIME type and default namespace,
@@ -27,7 +27,7 @@ func (notes) Check(ctx context.Context, c ut.Candidate) error {
 // Register an application usage and manipulate a document through the handler the
 // authentication proxy wraps.
 func ExampleNew() {
-	srv, err := ut.New(ut.DefaultConfig(), uttest.NewMemStore(), []ut.AppUsage{notes{}}, nil)
+	srv, err := ut.New(ut.DefaultConfig(), astest.NewStore(), []ut.AppUsage{notes{}}, nil)
 	if err != nil {
 		panic(err)
 	}

@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/imsps/imsps/as/astest"
 	"github.com/imsps/imsps/ut"
-	"github.com/imsps/imsps/ut/uttest"
 )
 
 // FuzzDocumentPUT puts a document, then an element at a node selector: a stored document
@@ -17,7 +17,7 @@ func FuzzDocumentPUT(f *testing.F) {
 	f.Add(selectorDocForFuzz, `resource-lists/list[1]/entry[2]`, `<entry uri="sip:z@example.com"/>`)
 	f.Add(`<a xmlns="urn:ietf:params:xml:ns:resource-lists"><b/></a>`, `a/b/@c`, `<c/>`)
 	f.Add(`<?xml version="1.0"?><a xmlns="urn:ietf:params:xml:ns:resource-lists"/>`, `a/b`, `<?xml version="1.0"?><b>&amp;</b>`)
-	srv, err := ut.New(testConfig(), uttest.NewMemStore(), []ut.AppUsage{&listUsage{}}, nil)
+	srv, err := ut.New(testConfig(), astest.NewStore(), []ut.AppUsage{&listUsage{}}, nil)
 	if err != nil {
 		f.Fatal(err)
 	}
