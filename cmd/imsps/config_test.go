@@ -70,6 +70,7 @@ func TestBadConfigNamesFileAndKey(t *testing.T) {
 		{"invalid value", "presence:\n  notify_timeout_policy: maybe\n", []string{"bad.yaml", "presence.notify_timeout_policy"}},
 		{"bad listener", "sip:\n  udp: nonsense\n", []string{"bad.yaml", "sip.udp"}},
 		{"bad log format", "log:\n  format: xml\n", []string{"bad.yaml", "log.format"}},
+		{"collector target zero", "runtime:\n  gc_percent: 0\n", []string{"bad.yaml", "runtime.gc_percent"}},
 		{"not yaml", "sip: [\n", []string{"bad.yaml"}},
 	}
 	for _, tc := range tests {

@@ -56,7 +56,7 @@ func (c Config) Validate() error {
 	if c.Store.LockTimeout <= 0 {
 		errs = append(errs, errors.New("store.lock_timeout: must be positive"))
 	}
-	if c.Runtime.GCPercent < 0 && c.Runtime.GCPercent != -1 {
+	if c.Runtime.GCPercent <= 0 && c.Runtime.GCPercent != -1 {
 		errs = append(errs, errors.New("runtime.gc_percent: must be positive, or -1 to turn the collector off"))
 	}
 	if c.Runtime.MemoryLimitMiB < 0 {
