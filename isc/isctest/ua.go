@@ -135,6 +135,16 @@ func (u *UA) NextNotify() *sip.Request {
 	return nil
 }
 
+// NotifyWithin returns the next NOTIFY if one arrives within d.
+func (u *UA) NotifyWithin(d time.Duration) (*sip.Request, bool) {
+	select {
+	case n := <-u.notifies:
+		return n, true
+	case <-time.After(d):
+		return nil, false
+	}
+}
+
 // Pending is the number of NOTIFYs received and not yet taken.
 func (u *UA) Pending() int { return len(u.notifies) }
 
